@@ -1,0 +1,3 @@
+from torch2tf.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""Output directories written atomically, and manifest.json describing what is in them.
+
+A run writes into a hidden sibling of the output directory and renames it into place at the end,
+so a failed or interrupted run never leaves a half artifact where a user (or TF Serving) looks.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from torch2tf.errors import OutputDirError
+
+MANIFEST_SCHEMA_VERSION = 1
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    """Fail early (before any slow stage) when ``out`` cannot receive the results."""
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(f"output path {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise OutputDirError(f"output directory {out} is not empty", hint="pass --force to replace it")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise OutputDirError(f"the parent directory of {out} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputDirError(f"cannot write to {parent}: permission denied")
+
+
+class StagingDir:
+    """A temporary sibling of ``out``; ``commit()`` renames it into place, ``discard()`` removes it."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out.resolve()
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.torch2tf-", dir=self.out.parent))
+        except OSError as exc:
+            raise OutputDirError(f"cannot create a directory next to {out}: {exc.strerror}") from exc
+
+    def commit(self) -> Path:
+        old = None
+        if self.out.exists():
+            old = self.out.with_name(f".{self.out.name}.torch2tf-old-{os.getpid()}")
+            self.out.rename(old)
+        self.path.rename(self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.out
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(directory: Path, info: dict[str, Any], versions: dict[str, str]) -> None:
+    """List every file under ``directory`` (but the manifest) with sha256 and size, plus ``info``."""
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != "manifest.json")
+    artifacts = [{"path": str(p.relative_to(directory)), "sha256": sha256_of(p), "size": p.stat().st_size}
+                 for p in files]
+    manifest = {"schema_version": MANIFEST_SCHEMA_VERSION, "artifacts": artifacts, "versions": versions, **info}
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / "manifest.json"
+    if not path.is_file():
+        raise OutputDirError(f"{directory} is not a torch2tf output directory (no manifest.json)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise OutputDirError(f"{path} is not valid JSON: {exc}") from exc

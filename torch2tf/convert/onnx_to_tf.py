@@ -1,0 +1,183 @@
+"""The one adapter to onnx2tf: ONNX → SavedModel + float32/float16 TFLite, in a child process.
+
+onnx2tf 1.28.8 calls sys.exit inside library code, floods stdout, seeds RNGs at import and fetches
+sample images from the internet. So it runs in a child process (``python -m
+torch2tf.convert.onnx_to_tf REQUEST.json``) whose output goes to a log file; the parent turns a
+failure into a ConversionError carrying the last meaningful lines.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from torch2tf.errors import ConversionError
+
+DEFAULT_TIMEOUT_S = 1800
+# onnx2tf names its sample-image file like this and looks for it in the working directory.
+_SAMPLE_SHAPE = (20, 128, 128, 3)
+_NOISE = re.compile(r"^(I0000|W0000|E0000|WARNING: All log messages|To enable the following|"
+                    r"\S+\.cc:\d+\]|\s*$)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class Onnx2TfRequest:
+    """What one onnx2tf run is asked to do; the strategy ladder varies these fields."""
+
+    onnx_path: str
+    output_dir: str
+    static_batch: int | None = None  # fix a dynamic batch for onnx2tf (restored in the signature)
+    use_onnxsim: bool = True
+    keep_shape_input_names: list[str] = field(default_factory=list)  # no NCHW→NHWC for these
+    disable_strict_mode: bool = False
+    input_shapes: dict[str, list[int | None]] = field(default_factory=dict)
+    seed: int = 0
+
+
+@dataclass
+class Onnx2TfResult:
+    saved_model_dir: Path
+    tflite_float32: Path
+    tflite_float16: Path
+    log_path: Path
+
+
+def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAULT_TIMEOUT_S) -> Onnx2TfResult:
+    """Run onnx2tf in a child process; raise ConversionError with its last meaningful lines."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    request_path = work_dir / "onnx2tf_request.json"
+    request_path.write_text(json.dumps(asdict(request)))
+    log_path = work_dir / "onnx2tf.log"
+    env = dict(os.environ)
+    # onnx2tf runs `onnxsim` as a subprocess: the venv's bin/ must be on PATH.
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [_package_root(), env.get("PYTHONPATH", "")] if p)
+    with open(log_path, "wb") as log:
+        try:
+            proc = subprocess.run([sys.executable, "-m", "torch2tf.convert.onnx_to_tf", str(request_path)],
+                                  cwd=work_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ConversionError(f"onnx2tf did not finish within {timeout_s} s") from exc
+    out = Path(request.output_dir)
+    stem = Path(request.onnx_path).stem
+    result = Onnx2TfResult(out, out / f"{stem}_float32.tflite", out / f"{stem}_float16.tflite", log_path)
+    if proc.returncode != 0:
+        raise ConversionError(f"onnx2tf failed: {summarize_log(log_path)}")
+    missing = [p.name for p in (out / "saved_model.pb", result.tflite_float32, result.tflite_float16)
+               if not p.exists()]
+    if missing:
+        raise ConversionError(f"onnx2tf finished without writing {', '.join(missing)}: {summarize_log(log_path)}")
+    return result
+
+
+def summarize_log(log_path: Path, max_lines: int = 4) -> str:
+    """The reason onnx2tf gave: our child's verdict line, else the last non-noise lines."""
+    lines = [_ANSI.sub("", ln).rstrip() for ln in log_path.read_text(errors="replace").splitlines()]
+    verdicts = [ln.split("TORCH2TF-FAILURE:", 1)[1].strip() for ln in lines if "TORCH2TF-FAILURE:" in ln]
+    op_names = [ln.split("onnx_op_name:", 1)[1].strip() for ln in lines if "onnx_op_name:" in ln]
+    if verdicts:
+        where = f" (at ONNX node {op_names[-1]})" if op_names else ""
+        return verdicts[-1] + where
+    meaningful = [ln for ln in lines if not _NOISE.match(ln)]
+    return " | ".join(meaningful[-max_lines:]) or "no output (crashed?)"
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
+    """Every onnx2tf.convert parameter, explicitly: no default of theirs decides for us."""
+    overwrite = None
+    if request.static_batch is not None:
+        overwrite = [f"{name}:{','.join(str(request.static_batch if d is None else d) for d in shape)}"
+                     for name, shape in request.input_shapes.items()]
+    return dict(
+        input_onnx_file_path=request.onnx_path, onnx_graph=None, output_folder_path=request.output_dir,
+        output_signaturedefs=True, output_h5=False, output_keras_v3=False, output_tfv1_pb=False,
+        output_weights=False, copy_onnx_input_output_names_to_tflite=True,
+        output_dynamic_range_quantized_tflite=False, output_integer_quantized_tflite=False,
+        quant_norm_mean="[[[[0.485, 0.456, 0.406]]]]", quant_norm_std="[[[[0.229, 0.224, 0.225]]]]",
+        quant_type="per-channel", custom_input_op_name_np_data_path=None, input_quant_dtype="int8",
+        output_quant_dtype="int8", not_use_onnxsim=not request.use_onnxsim,
+        not_use_opname_auto_generate=False, batch_size=None, overwrite_input_shape=overwrite,
+        shape_hints=None, no_large_tensor=False, output_nms_with_dynamic_tensor=False,
+        switch_nms_version="v4", keep_ncw_or_nchw_or_ncdhw_input_names=None,
+        keep_nwc_or_nhwc_or_ndhwc_input_names=None,
+        keep_shape_absolutely_input_names=request.keep_shape_input_names or None,
+        input_names_to_interrupt_model_conversion=None, output_names_to_interrupt_model_conversion=None,
+        disable_group_convolution=False, enable_accumulation_type_float16=False,
+        enable_batchmatmul_unfold=False, enable_rnn_unroll=False, disable_suppression_flextranspose=False,
+        disable_strict_mode=request.disable_strict_mode,
+        number_of_dimensions_after_flextranspose_compression=6,
+        disable_suppression_flexstridedslice=False,
+        number_of_dimensions_after_flexstridedslice_compression=5, optimization_for_gpu_delegate=False,
+        replace_argmax_to_reducemax_and_indices_is_int64=False,
+        replace_argmax_to_reducemax_and_indices_is_float32=False,
+        replace_argmax_to_fused_argmax_and_indices_is_int64=False,
+        replace_argmax_to_fused_argmax_and_indices_is_float32=False, fused_argmax_scale_ratio=0.5,
+        replace_to_pseudo_operators=None, param_replacement_file="", auto_generate_json=False,
+        auto_generate_json_on_error=False, check_gpu_delegate_compatibility=False,
+        check_onnx_tf_outputs_elementwise_close=False, check_onnx_tf_outputs_elementwise_close_full=False,
+        check_onnx_tf_outputs_sample_data_normalization="norm",
+        check_onnx_tf_outputs_elementwise_close_rtol=0.0, check_onnx_tf_outputs_elementwise_close_atol=1e-4,
+        mvn_epsilon=1e-10, disable_model_save=False, non_verbose=False, verbosity="warn",
+    )
+
+
+def _child_main(request_path: str) -> int:
+    """Entry point of the child process. Prints one TORCH2TF-FAILURE line when it fails."""
+    import numpy as np
+
+    request = Onnx2TfRequest(**json.loads(Path(request_path).read_text()))
+    _forbid_network()
+    # onnx2tf fetches MS-COCO sample images for 4D image inputs (shape estimation, calibration);
+    # hand it our own seeded images instead so no run touches the network.
+    samples = np.random.default_rng(request.seed).random(_SAMPLE_SHAPE, dtype=np.float32)
+    import onnx2tf
+    import onnx2tf.onnx2tf as onnx2tf_main
+
+    onnx2tf_main.download_test_image_data = lambda: samples.copy()
+    try:
+        onnx2tf.convert(**_onnx2tf_kwargs(request))
+    except SystemExit as exc:
+        print(f"TORCH2TF-FAILURE: onnx2tf stopped (sys.exit({exc.code})) — see its ERROR lines above", flush=True)
+        return 1
+    except BaseException as exc:  # the child must report every failure as one line
+        text = " ".join(str(exc).split())[:400]
+        print(f"TORCH2TF-FAILURE: {type(exc).__name__}: {text}", flush=True)
+        return 1
+    return 0
+
+
+def _forbid_network() -> None:
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("torch2tf runs onnx2tf offline: network access refused")
+
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.create_connection = refuse  # type: ignore[assignment]
+
+
+def copy_onnx(src: Path, dest_dir: Path) -> Path:
+    """Copy model.onnx and its external data side by side (onnxsim rewrites the file in place)."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for path in (src, src.with_name(src.name + ".data")):
+        if path.exists():
+            shutil.copy2(path, dest_dir / path.name)
+    return dest_dir / src.name
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1]))

@@ -1,0 +1,30 @@
+"""ONNX graph rewrites applied before onnx2tf, one module per onnx2tf bug they work around.
+
+They change only the copy handed to onnx2tf; onnxruntime keeps running the exported model, so
+the parity check also proves each rewrite preserved what the graph computes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
+
+REWRITES = (add_lstm_initial_states,)
+
+
+def apply_rewrites(path: Path) -> list[str]:
+    """Rewrite the ONNX file at ``path`` in place; return a line per rewrite that changed something."""
+    import onnx
+
+    model = onnx.load(str(path))
+    notes = []
+    for rewrite in REWRITES:
+        note = rewrite(model)
+        if note:
+            notes.append(note)
+    if notes:
+        data = path.with_name(path.name + ".data")
+        external = data.exists()
+        data.unlink(missing_ok=True)
+        onnx.save(model, str(path), save_as_external_data=external, location=data.name if external else None)
+    return notes

@@ -1,0 +1,212 @@
+"""Re-export onnx2tf's SavedModel so ``serving_default`` speaks PyTorch's language.
+
+onnx2tf turns rank-3/4/5 inputs channel-last (NCHW → NHWC), renames outputs (``logits`` →
+``output_0``), and on some graphs only converts with a fixed batch. The wrapper written here takes
+and returns the ONNX (= PyTorch) names, layout and dtypes with a dynamic batch axis, so a client
+written against the PyTorch model works unchanged against TF Serving.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from torch2tf.errors import ConversionError
+from torch2tf.model_spec import InputSpec
+
+
+@dataclass
+class TensorBinding:
+    """How one PyTorch-side tensor maps onto a tensor of onnx2tf's raw SavedModel."""
+
+    name: str  # PyTorch/ONNX name
+    raw_name: str  # onnx2tf's signature key
+    perm: list[int] | None  # transpose from the PyTorch layout to the raw layout (inputs) or back (outputs)
+    dtype: str
+    raw_dtype: str = ""
+
+
+@dataclass
+class SignaturePlan:
+    inputs: list[TensorBinding]
+    outputs: list[TensorBinding]
+    raw_batch: int | None  # the raw model's fixed batch, None when it is dynamic
+    layout: str = "nchw"
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"layout": self.layout, "raw_batch": self.raw_batch,
+                "inputs": [vars(b) for b in self.inputs], "outputs": [vars(b) for b in self.outputs]}
+
+
+def channel_last_perm(rank: int) -> list[int]:
+    """NC... → N...C: what onnx2tf does to rank 3-5 inputs."""
+    return [0, *range(2, rank), 1]
+
+
+def channel_first_perm(rank: int) -> list[int]:
+    """N...C → NC...: the inverse of channel_last_perm."""
+    return [0, rank - 1, *range(1, rank - 1)]
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "_", name.lower()).strip("_")
+
+
+def _shape_fits(expected: tuple, actual: tuple) -> bool:
+    return len(expected) == len(actual) and all(
+        e is None or a is None or e == a for e, a in zip(expected, actual))
+
+
+def plan_inputs(specs: list[InputSpec], raw_inputs: dict[str, tuple[tuple, str]],
+                keep_shape_names: list[str]) -> tuple[list[TensorBinding], int | None]:
+    """Bind each ONNX input to onnx2tf's input by name; derive the layout permutation from shapes."""
+    by_norm = {_normalized(k): k for k in raw_inputs}
+    bindings = []
+    raw_batch = None
+    for spec in specs:
+        raw_name = spec.name if spec.name in raw_inputs else by_norm.get(_normalized(spec.name))
+        if raw_name is None:
+            raise ConversionError(f"onnx2tf's SavedModel has no input matching {spec.name!r} "
+                                  f"(it has {', '.join(raw_inputs)})")
+        raw_shape, raw_dtype = raw_inputs[raw_name]
+        rank = len(spec.shape)
+        perm = None
+        if 3 <= rank <= 5 and spec.name not in keep_shape_names:
+            permuted = tuple(spec.shape[i] for i in channel_last_perm(rank))
+            if _shape_fits(permuted, raw_shape):
+                perm = channel_last_perm(rank)
+        if perm is None and not _shape_fits(spec.shape, raw_shape):
+            raise ConversionError(f"onnx2tf's input {raw_name} has shape {raw_shape}, which does not "
+                                  f"match {spec.name} {spec.shape_text()} in any known layout")
+        if raw_shape and raw_shape[0] is not None:
+            raw_batch = raw_shape[0]
+        bindings.append(TensorBinding(spec.name, raw_name, perm, spec.dtype, raw_dtype))
+    return bindings, raw_batch
+
+
+def plan_outputs(output_specs: list[InputSpec], raw_outputs: dict[str, np.ndarray],
+                 reference: dict[str, np.ndarray]) -> list[TensorBinding]:
+    """Bind ONNX outputs to onnx2tf's ``output_i`` by value on one sample.
+
+    onnx2tf leaves some outputs channel-last and others not; which one is only knowable by
+    comparing against onnxruntime. Each ONNX output takes the raw output and layout closest to it.
+    """
+    bindings = []
+    free = dict(raw_outputs)
+    for spec in output_specs:
+        want = reference[spec.name]
+        best = None
+        for raw_name, value in free.items():
+            for perm in _candidate_perms(value.ndim):
+                got = value if perm is None else np.transpose(value, perm)
+                if got.shape != want.shape:
+                    continue
+                error = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if got.size else 0.0
+                if best is None or error < best[0]:
+                    best = (error, raw_name, perm)
+        if best is None:
+            shapes = {k: v.shape for k, v in free.items()}
+            raise ConversionError(f"no onnx2tf output has the shape of {spec.name} {want.shape} "
+                                  f"(onnx2tf returned {shapes})")
+        _, raw_name, perm = best
+        bindings.append(TensorBinding(spec.name, raw_name, perm, spec.dtype,
+                                      str(free[raw_name].dtype)))
+        del free[raw_name]
+    return bindings
+
+
+def _candidate_perms(rank: int) -> list[list[int] | None]:
+    return [None, channel_first_perm(rank)] if 3 <= rank <= 5 else [None]
+
+
+def read_raw_signature(raw_dir: Path) -> tuple[object, dict[str, tuple[tuple, str]]]:
+    import tensorflow as tf
+
+    try:
+        raw = tf.saved_model.load(str(raw_dir))
+        fn = raw.signatures["serving_default"]
+    except Exception as exc:
+        raise ConversionError(f"cannot load onnx2tf's SavedModel: {str(exc).splitlines()[0]}") from exc
+    specs = fn.structured_input_signature[1]
+    return raw, {name: (tuple(spec.shape.as_list()), spec.dtype.name) for name, spec in specs.items()}
+
+
+def run_raw(raw: object, inputs: list[TensorBinding], feeds: dict[str, np.ndarray],
+            raw_batch: int | None) -> dict[str, np.ndarray]:
+    """Call onnx2tf's signature directly on PyTorch-layout feeds (row by row for a fixed batch)."""
+    import tensorflow as tf
+
+    fn = raw.signatures["serving_default"]
+    batch = next(iter(feeds.values())).shape[0]
+    rows = range(batch) if raw_batch is not None else [slice(None)]
+    results: dict[str, list[np.ndarray]] = {}
+    for row in rows:
+        kwargs = {}
+        for b in inputs:
+            value = feeds[b.name][row:row + 1] if raw_batch is not None else feeds[b.name]
+            value = np.transpose(value, b.perm) if b.perm else value
+            kwargs[b.raw_name] = tf.cast(tf.constant(value), b.raw_dtype)
+        for key, value in fn(**kwargs).items():
+            results.setdefault(key, []).append(value.numpy())
+    return {k: np.concatenate(v, axis=0) for k, v in results.items()}
+
+
+def write_serving_saved_model(raw_dir: Path, out_dir: Path, plan: SignaturePlan, specs: list[InputSpec]) -> None:
+    """Save a SavedModel whose serving_default follows ``plan`` (names, layout, dtypes, dynamic batch)."""
+    import tensorflow as tf
+
+    raw = tf.saved_model.load(str(raw_dir))
+    raw_fn = raw.signatures["serving_default"]
+    by_name = {s.name: s for s in specs}
+    nhwc = plan.layout == "nhwc"
+
+    def public_shape(binding: TensorBinding) -> list:
+        shape = [None, *by_name[binding.name].shape[1:]]
+        if nhwc and binding.perm:
+            shape = [shape[i] for i in binding.perm]
+        return shape
+
+    input_signature = [tf.TensorSpec(public_shape(b), tf.as_dtype(b.dtype), name=b.name) for b in plan.inputs]
+
+    def to_raw(binding: TensorBinding, value):
+        if binding.perm and not nhwc:
+            value = tf.transpose(value, binding.perm)
+        return tf.cast(value, binding.raw_dtype)
+
+    def from_raw(binding: TensorBinding, value):
+        if binding.perm and not nhwc:
+            value = tf.transpose(value, binding.perm)
+        return tf.cast(value, binding.dtype)
+
+    def call_raw(raw_values):
+        return raw_fn(**{b.raw_name: v for b, v in zip(plan.inputs, raw_values)})
+
+    out_signature = {b.raw_name: tf.TensorSpec(raw_fn.structured_outputs[b.raw_name].shape[1:],
+                                               raw_fn.structured_outputs[b.raw_name].dtype)
+                     for b in plan.outputs}
+
+    def serve(*args):
+        raw_values = [to_raw(b, a) for b, a in zip(plan.inputs, args)]
+        if plan.raw_batch is None:
+            raw_out = call_raw(raw_values)
+        else:
+            # The raw model has a fixed batch (onnx2tf could not convert it dynamically):
+            # map it over the rows to give the signature its dynamic batch back.
+            def one_row(row):
+                outs = call_raw([tf.expand_dims(v, 0) for v in row])
+                return {k: tf.squeeze(outs[k], 0) for k in out_signature}
+
+            raw_out = tf.map_fn(one_row, tuple(raw_values), fn_output_signature=out_signature)
+        return {b.name: from_raw(b, raw_out[b.raw_name]) for b in plan.outputs}
+
+    module = tf.Module()
+    module.raw = raw
+    module.serve = tf.function(serve, input_signature=input_signature)
+    try:
+        tf.saved_model.save(module, str(out_dir),
+                            signatures={"serving_default": module.serve.get_concrete_function()})
+    except Exception as exc:
+        raise ConversionError(f"re-exporting the serving signature failed: {str(exc).splitlines()[0]}") from exc

@@ -1,0 +1,160 @@
+"""torch.nn.Module → ONNX, with the dynamo exporter first and the TorchScript exporter as fallback."""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from torch2tf.errors import ExportError, ModelRunError
+from torch2tf.model_spec import InputSpec, LoadedModel
+
+EXPORTERS = ("dynamo", "torchscript")
+# torch.export specializes a dynamic axis whose example size is 1: trace with 2.
+TRACE_BATCH = 2
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    exporter: str
+    output_names: list[str]
+    attempts: list[dict[str, str]]  # every exporter tried, with why it failed
+
+
+def run_forward(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Run the torch model on numpy feeds; raise ModelRunError naming the shapes on failure."""
+    import torch
+
+    args = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in feeds.values())
+    try:
+        with torch.no_grad():
+            result = loaded.module(*args)
+    except Exception as exc:
+        shapes = ", ".join(f"{n}={'x'.join(map(str, a.shape))}:{a.dtype}" for n, a in feeds.items())
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelRunError(f"forward() raised {type(exc).__name__} on inputs {shapes}: {message}",
+                            hint="check --input shapes and dtypes") from exc
+    return [t.detach().cpu().numpy() for t in flatten_outputs(result)]
+
+
+def flatten_outputs(result: Any) -> list[Any]:
+    import torch
+
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, dict):
+        return [t for v in result.values() for t in flatten_outputs(v)]
+    if isinstance(result, (list, tuple)):
+        return [t for v in result for t in flatten_outputs(v)]
+    raise ModelRunError(f"forward() returned {type(result).__name__}; torch2tf needs tensors, "
+                        "or tuples/lists/dicts of tensors")
+
+
+def output_names_of(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> list[str]:
+    """Names for the outputs: dict keys or namedtuple fields when forward() returns those."""
+    import torch
+
+    args = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in feeds.values())
+    with torch.no_grad():
+        result = loaded.module(*args)
+    count = len(flatten_outputs(result))
+    if isinstance(result, dict) and all(isinstance(v, torch.Tensor) for v in result.values()):
+        return [str(k) for k in result]
+    if isinstance(result, tuple) and hasattr(result, "_fields") and len(result._fields) == count:
+        return list(result._fields)
+    if count == 1:
+        return ["output"]
+    return [f"output_{i}" for i in range(count)]
+
+
+def export_onnx(loaded: LoadedModel, specs: list[InputSpec], feeds: dict[str, np.ndarray],
+                path: Path, opset: int, output_names: list[str],
+                exporters: tuple[str, ...] = EXPORTERS) -> ExportResult:
+    """Export with each exporter in turn; the first that writes a valid file wins."""
+    attempts: list[dict[str, str]] = []
+    for exporter in exporters:
+        for stale in (path, path.with_name(path.name + ".data")):
+            stale.unlink(missing_ok=True)
+        try:
+            _EXPORT[exporter](loaded, specs, feeds, path, opset, output_names)
+        except Exception as exc:  # every exporter failure is recorded; the next one is tried
+            attempts.append({"exporter": exporter, "status": "failed", "reason": _reason(exc)})
+            continue
+        attempts.append({"exporter": exporter, "status": "ok", "reason": ""})
+        return ExportResult(path, exporter, output_names, attempts)
+    reasons = "; ".join(f"{a['exporter']}: {a['reason']}" for a in attempts)
+    raise ExportError(f"torch.onnx.export failed with every exporter ({reasons})",
+                      hint="try another --opset, or check the operator with `torch2tf check`")
+
+
+def _reason(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporters print progress and warnings; keep them off the user's terminal."""
+    buffer = io.StringIO()
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            warnings.simplefilter("ignore")
+            yield buffer
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _trace_args(specs: list[InputSpec], feeds: dict[str, np.ndarray]) -> tuple:
+    import torch
+
+    args = []
+    for spec in specs:
+        array = feeds[spec.name]
+        if spec.dynamic_batch and array.shape[0] < TRACE_BATCH:
+            array = np.concatenate([array] * TRACE_BATCH, axis=0)[:TRACE_BATCH]
+        args.append(torch.from_numpy(np.ascontiguousarray(array)))
+    return tuple(args)
+
+
+def _export_dynamo(loaded, specs, feeds, path, opset, output_names) -> None:
+    import torch
+
+    with _quiet():
+        if loaded.exported_program is not None:
+            torch.onnx.export(loaded.exported_program, (), str(path), dynamo=True, opset_version=opset,
+                              input_names=[s.name for s in specs], output_names=output_names,
+                              external_data=True, verbose=False)
+            return
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        dynamic = tuple({0: batch} if s.dynamic_batch else None for s in specs)
+        torch.onnx.export(loaded.module, _trace_args(specs, feeds), str(path), dynamo=True,
+                          opset_version=opset, input_names=[s.name for s in specs],
+                          output_names=output_names, dynamic_shapes=dynamic,
+                          external_data=True, verbose=False)
+
+
+def _export_torchscript(loaded, specs, feeds, path, opset, output_names) -> None:
+    import torch
+
+    dynamic_axes = {s.name: {0: "batch"} for s in specs if s.dynamic_batch}
+    if dynamic_axes:
+        dynamic_axes.update({name: {0: "batch"} for name in output_names})
+    with _quiet():
+        torch.onnx.export(loaded.module, _trace_args(specs, feeds), str(path), dynamo=False,
+                          opset_version=min(opset, 20), input_names=[s.name for s in specs],
+                          output_names=output_names, dynamic_axes=dynamic_axes or None,
+                          do_constant_folding=True)
+
+
+_EXPORT = {"dynamo": _export_dynamo, "torchscript": _export_torchscript}

@@ -1,0 +1,1 @@
+"""Runners, inputs, the comparator and report writers: does every artifact compute the same thing?"""

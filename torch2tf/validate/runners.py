@@ -1,0 +1,184 @@
+"""One runner per backend, all with ``infer(feeds) -> {output name: array}`` in PyTorch's terms.
+
+Feeds and results use the PyTorch/ONNX input and output names and layout; each runner hides its
+backend's names and layout. Heavy libraries are imported when a runner is created.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from torch2tf.convert.signature import SignaturePlan, TensorBinding
+from torch2tf.errors import ConversionError, InputSpecError
+
+
+class Runner:
+    """Base: checks feed names, delegates to ``infer_impl``."""
+
+    name = "runner"
+    input_names: list[str] = []
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+    def infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = [n for n in self.input_names if n not in feeds]
+        if missing:
+            raise InputSpecError(f"{self.name}: missing inputs {missing}; it takes {self.input_names}")
+        return self.infer_impl({n: feeds[n] for n in self.input_names})
+
+    def infer_impl(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+
+class TorchRunner(Runner):
+    name = "torch"
+
+    def __init__(self, module: Any, input_names: list[str], output_names: list[str]) -> None:
+        self.module = module
+        self.input_names = input_names
+        self.output_names = output_names
+
+    def infer_impl(self, feeds):
+        from torch2tf.convert.torch_to_onnx import run_forward
+
+        from torch2tf.model_spec import LoadedModel
+
+        values = run_forward(LoadedModel("", "callable", module=self.module), feeds)
+        return dict(zip(self.output_names, values))
+
+
+class OrtRunner(Runner):
+    name = "onnxruntime"
+
+    def __init__(self, onnx_path: Path, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ConversionError(f"onnxruntime cannot load {onnx_path}: {str(exc).splitlines()[0]}") from exc
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def infer_impl(self, feeds):
+        return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
+
+
+class SavedModelRunner(Runner):
+    """The SavedModel's ``serving_default``, exactly as TF Serving would call it."""
+
+    name = "saved_model"
+
+    def __init__(self, saved_model_dir: Path, plan: SignaturePlan | None = None) -> None:
+        """With a ``plan`` whose layout is nhwc, feeds and results are moved to/from channel-last."""
+        import tensorflow as tf
+
+        self._nhwc = plan.layout == "nhwc" if plan else False
+        self._perms_in = {b.name: b.perm for b in plan.inputs} if plan else {}
+        self._perms_out = {b.name: b.perm for b in plan.outputs} if plan else {}
+
+        try:
+            self._model = tf.saved_model.load(str(saved_model_dir))
+            self._fn = self._model.signatures["serving_default"]
+        except Exception as exc:
+            raise ConversionError(f"cannot load SavedModel {saved_model_dir}: {str(exc).splitlines()[0]}") from exc
+        self.input_specs = self._fn.structured_input_signature[1]
+        self.input_names = list(self.input_specs)
+        self.output_names = list(self._fn.structured_outputs)
+
+    def infer_impl(self, feeds):
+        import tensorflow as tf
+
+        if self._nhwc:
+            feeds = {n: _permute(v, self._perms_in.get(n)) for n, v in feeds.items()}
+        outputs = {n: v.numpy() for n, v in self._fn(**{n: tf.constant(v) for n, v in feeds.items()}).items()}
+        if self._nhwc:
+            outputs = {n: _permute(v, self._perms_out.get(n)) for n, v in outputs.items()}
+        return outputs
+
+
+def _permute(value: np.ndarray, perm: list[int] | None) -> np.ndarray:
+    return np.transpose(value, perm) if perm else value
+
+
+class TfliteRunner(Runner):
+    """A .tflite file through ai_edge_litert, with onnx2tf's names and layout mapped back.
+
+    A TFLite model converted with a fixed batch is run row by row; a dynamic one is resized.
+    """
+
+    name = "tflite"
+
+    def __init__(self, path: Path, inputs: list[TensorBinding], outputs: list[TensorBinding],
+                 threads: int = 2) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        except Exception as exc:
+            raise ConversionError(f"cannot load TFLite file {path}: {str(exc).splitlines()[0]}") from exc
+        self.inputs = inputs
+        self.outputs = outputs
+        self.input_names = [b.name for b in inputs]
+        self._in_details = {d["name"]: d for d in self.interpreter.get_input_details()}
+        self._out_details = {d["name"]: d for d in self.interpreter.get_output_details()}
+        self.fixed_batch = any(d["shape_signature"][0] != -1 for d in self._in_details.values()
+                               if len(d["shape_signature"]))
+        self._allocated_batch = None
+
+    @property
+    def raw_output_names(self) -> list[str]:
+        return list(self._out_details)
+
+    def run_raw(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run on PyTorch-layout feeds; return outputs under the TFLite output names, unpermuted."""
+        batch = next(iter(feeds.values())).shape[0]
+        if self.fixed_batch and batch != 1:
+            rows = [self.run_raw({k: v[i:i + 1] for k, v in feeds.items()}) for i in range(batch)]
+            return {k: np.concatenate([r[k] for r in rows], axis=0) for k in rows[0]}
+        if not self.fixed_batch and self._allocated_batch != batch:
+            for b in self.inputs:
+                shape = list(feeds[b.name].shape)
+                shape = [shape[i] for i in b.perm] if b.perm else shape
+                self.interpreter.resize_tensor_input(self._tflite_input(b)["index"], shape)
+            self.interpreter.allocate_tensors()
+            self._allocated_batch = batch
+        elif self._allocated_batch is None:
+            self.interpreter.allocate_tensors()
+            self._allocated_batch = batch
+        for b in self.inputs:
+            detail = self._tflite_input(b)
+            value = np.transpose(feeds[b.name], b.perm) if b.perm else feeds[b.name]
+            self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(value.astype(detail["dtype"])))
+        self.interpreter.invoke()
+        return {d["name"]: self.interpreter.get_tensor(d["index"]) for d in self.interpreter.get_output_details()}
+
+    def infer_impl(self, feeds):
+        raw = self.run_raw(feeds)
+        results = {}
+        for b in self.outputs:
+            value = raw[b.raw_name]
+            value = np.transpose(value, b.perm) if b.perm else value
+            results[b.name] = value.astype(b.dtype)
+        return results
+
+    def _tflite_input(self, binding: TensorBinding) -> dict:
+        for key in (binding.raw_name, binding.name):
+            if key in self._in_details:
+                return self._in_details[key]
+        if len(self._in_details) == 1:
+            return next(iter(self._in_details.values()))
+        raise ConversionError(f"the TFLite model has no input named {binding.raw_name!r} "
+                              f"(it has {', '.join(self._in_details)})")
