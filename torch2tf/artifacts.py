@@ -42,6 +42,10 @@ class StagingDir:
             raise OutputDirError(f"cannot create a directory next to {out}: {exc.strerror}") from exc
 
     def commit(self) -> Path:
+        # mkdtemp creates 0700; give the result the permissions a plain mkdir would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        self.path.chmod(0o777 & ~umask)
         old = None
         if self.out.exists():
             old = self.out.with_name(f".{self.out.name}.torch2tf-old-{os.getpid()}")

@@ -63,9 +63,13 @@ def main() -> None:
 @click.option("--output-names", help="Comma-separated output names (default: dict keys / namedtuple "
                                      "fields of forward()'s result, else output or output_0, output_1, ...).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the validation inputs.")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep intermediate files here (every conversion attempt with its onnx2tf.log) "
+                   "instead of deleting them; for debugging a failed conversion.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; errors only.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
-def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, quiet, as_json):
+def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, quiet,
+            as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
     \b
@@ -89,7 +93,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
     from torch2tf.pipeline import ConvertOptions, ConvertPipeline
 
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data,
-                             force=force, opset=opset, layout=layout, seed=seed,
+                             force=force, opset=opset, layout=layout, seed=seed, work_dir=work_dir,
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
     pipeline = ConvertPipeline(options, on_event=None if quiet else _print_event)
     try:

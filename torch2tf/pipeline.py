@@ -38,6 +38,7 @@ class ConvertOptions:
     layout: str = "nchw"
     seed: int = 0
     output_names: list[str] | None = None
+    work_dir: Path | None = None  # keep intermediate files (every attempt, onnx2tf logs) here
 
 
 @dataclass
@@ -76,17 +77,19 @@ class ConvertPipeline:
         self._staging: StagingDir | None = None
 
     # -- stage bookkeeping -------------------------------------------------------------------
-    def _stage(self, name: str, fn: Callable[[], str | None]):
+    def _stage(self, name: str, fn: Callable[[], str | tuple[str, float] | None]):
         self.on_event(StageEvent(name, "start"))
         start = time.perf_counter()
         try:
-            detail = fn() or ""
+            result = fn() or ""
         except Torch2TFError as exc:
             seconds = time.perf_counter() - start
             self.report.stages.append({"name": name, "status": "failed", "seconds": seconds, "detail": exc.message})
             self.on_event(StageEvent(name, "failed", seconds, exc.message))
             raise
         seconds = time.perf_counter() - start
+        # A stage whose work ran inside an earlier one reports (detail, seconds measured there).
+        detail, seconds = result if isinstance(result, tuple) else (result, seconds)
         self.report.stages.append({"name": name, "status": "ok", "seconds": seconds, "detail": detail})
         self.on_event(StageEvent(name, "ok", seconds, detail))
         if self._staging is not None:
@@ -99,7 +102,9 @@ class ConvertPipeline:
         check_output_dir(opts.output, opts.force)
         self.arrays = load_npz(opts.input_data) if opts.input_data else None
         self._staging = StagingDir(opts.output)
-        self.work = Path(tempfile.mkdtemp(prefix="torch2tf-work-"))
+        if opts.work_dir is not None:
+            opts.work_dir.mkdir(parents=True, exist_ok=True)
+        self.work = Path(tempfile.mkdtemp(prefix="torch2tf-work-", dir=opts.work_dir)).resolve()
         try:
             self._stage("load", self._load)
             self._stage("export", self._export)
@@ -114,7 +119,8 @@ class ConvertPipeline:
             self._staging.discard()
             raise
         finally:
-            shutil.rmtree(self.work, ignore_errors=True)
+            if opts.work_dir is None:
+                shutil.rmtree(self.work, ignore_errors=True)
         return ConvertOutcome(self.report, output)
 
     # -- stages --------------------------------------------------------------------------------
@@ -267,7 +273,7 @@ class ConvertPipeline:
                 continue
             ctx = AttemptContext(self.specs, self.output_specs, self.samples, expected,
                                  self.options.layout, self.options.seed, self.work)
-            for strategy in ladder(self.specs):
+            for strategy in ladder(self.specs, {o["op_type"] for o in self.report.operators}):
                 attempt = try_strategy(onnx_path, exporter, strategy, ctx)
                 attempt.export_check = export_check
                 attempt.onnx_path = onnx_path
@@ -311,7 +317,8 @@ class ConvertPipeline:
         self.report.parity = parity
         failed = [p["target"] for p in parity if not p["passed"]]
         summary = f"{len(parity) - len(failed)}/{len(parity)} targets within tolerance"
-        return summary + (f"; failing: {', '.join(failed)}" if failed else "")
+        # Parity ran inside the chosen conversion attempt (that is how the ladder picks a rung).
+        return summary + (f"; failing: {', '.join(failed)}" if failed else ""), chosen.parity_seconds
 
     def _write(self) -> str:
         staging = self._staging.path

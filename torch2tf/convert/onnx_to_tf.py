@@ -38,6 +38,7 @@ class Onnx2TfRequest:
     disable_strict_mode: bool = False
     input_shapes: dict[str, list[int | None]] = field(default_factory=dict)
     seed: int = 0
+    unroll_rnn: bool = False
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Onnx2TfResult:
 
 def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAULT_TIMEOUT_S) -> Onnx2TfResult:
     """Run onnx2tf in a child process; raise ConversionError with its last meaningful lines."""
+    work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     request_path = work_dir / "onnx2tf_request.json"
     request_path.write_text(json.dumps(asdict(request)))
@@ -117,7 +119,7 @@ def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
         keep_shape_absolutely_input_names=request.keep_shape_input_names or None,
         input_names_to_interrupt_model_conversion=None, output_names_to_interrupt_model_conversion=None,
         disable_group_convolution=False, enable_accumulation_type_float16=False,
-        enable_batchmatmul_unfold=False, enable_rnn_unroll=False, disable_suppression_flextranspose=False,
+        enable_batchmatmul_unfold=False, enable_rnn_unroll=request.unroll_rnn, disable_suppression_flextranspose=False,
         disable_strict_mode=request.disable_strict_mode,
         number_of_dimensions_after_flextranspose_compression=6,
         disable_suppression_flexstridedslice=False,

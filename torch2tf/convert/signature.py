@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from torch2tf.native_logs import import_tensorflow
 from torch2tf.errors import ConversionError
 from torch2tf.model_spec import InputSpec
 
@@ -123,7 +124,7 @@ def _candidate_perms(rank: int) -> list[list[int] | None]:
 
 
 def read_raw_signature(raw_dir: Path) -> tuple[object, dict[str, tuple[tuple, str]]]:
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     try:
         raw = tf.saved_model.load(str(raw_dir))
@@ -137,7 +138,7 @@ def read_raw_signature(raw_dir: Path) -> tuple[object, dict[str, tuple[tuple, st
 def run_raw(raw: object, inputs: list[TensorBinding], feeds: dict[str, np.ndarray],
             raw_batch: int | None) -> dict[str, np.ndarray]:
     """Call onnx2tf's signature directly on PyTorch-layout feeds (row by row for a fixed batch)."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     fn = raw.signatures["serving_default"]
     batch = next(iter(feeds.values())).shape[0]
@@ -156,7 +157,7 @@ def run_raw(raw: object, inputs: list[TensorBinding], feeds: dict[str, np.ndarra
 
 def write_serving_saved_model(raw_dir: Path, out_dir: Path, plan: SignaturePlan, specs: list[InputSpec]) -> None:
     """Save a SavedModel whose serving_default follows ``plan`` (names, layout, dtypes, dynamic batch)."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     raw = tf.saved_model.load(str(raw_dir))
     raw_fn = raw.signatures["serving_default"]

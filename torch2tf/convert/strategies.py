@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torch2tf.convert.onnx_to_tf import Onnx2TfRequest, copy_onnx, run_onnx2tf
 from torch2tf.convert.rewrites import apply_rewrites
+from torch2tf.convert.simplify import simplify_in_place
 from torch2tf.convert.signature import (SignaturePlan, TensorBinding, plan_inputs, plan_outputs,
                                         read_raw_signature, run_raw, write_serving_saved_model)
 from torch2tf.errors import ConversionError
@@ -26,19 +27,29 @@ class Strategy:
     static_batch: bool = False  # fix the batch to 1 for onnx2tf; the signature maps over rows
     use_onnxsim: bool = True
     keep_input_layout: bool = False  # no NC…→N…C transposition of rank 3-5 inputs
+    unroll_rnn: bool = False  # unroll LSTM/GRU/RNN loops: TFLite builtins instead of Flex TensorList ops
 
 
-def ladder(specs: list[InputSpec]) -> list[Strategy]:
-    """The rungs that make sense for these inputs, cheapest and most native first."""
+RECURRENT_OPS = {"LSTM", "GRU", "RNN"}
+
+
+def ladder(specs: list[InputSpec], op_types: set[str] = frozenset()) -> list[Strategy]:
+    """The rungs that make sense for these inputs and operators, cheapest and most native first."""
     dynamic = any(s.dynamic_batch for s in specs)
     has_channels = any(3 <= len(s.shape) <= 5 for s in specs)
-    rungs = [Strategy("dynamic-batch")] if dynamic else [Strategy("static-shape")]
+    # A recurrent loop becomes a TensorList While loop, which TFLite runs only with the Flex
+    # delegate: unroll it (the sequence length is static) so every artifact runs everywhere.
+    unroll = bool(RECURRENT_OPS & set(op_types))
+    base = "dynamic-batch" if dynamic else "static-shape"
+    rungs = [Strategy(base + ("+rnn-unroll" if unroll else ""), unroll_rnn=unroll)]
     if dynamic:
-        rungs.append(Strategy("static-batch", static_batch=True))
-    rungs.append(Strategy(rungs[-1].name + "+no-onnxsim", static_batch=dynamic, use_onnxsim=False))
+        rungs.append(Strategy("static-batch" + ("+rnn-unroll" if unroll else ""), static_batch=True,
+                              unroll_rnn=unroll))
+    rungs.append(Strategy(rungs[-1].name + "+no-onnxsim", static_batch=dynamic, use_onnxsim=False,
+                          unroll_rnn=unroll))
     if has_channels:
-        rungs.append(Strategy(rungs[0 if not dynamic else 1].name + "+keep-layout", static_batch=dynamic,
-                              keep_input_layout=True))
+        rungs.append(Strategy(rungs[-2].name + "+keep-layout", static_batch=dynamic,
+                              keep_input_layout=True, unroll_rnn=unroll))
     return rungs
 
 
@@ -106,12 +117,16 @@ def try_strategy(onnx_path: Path, exporter: str, strategy: Strategy, ctx: Attemp
     attempt.directory = directory
     try:
         source = copy_onnx(onnx_path, directory / "onnx")
+        static = {s.name: [1 if d is None else d for d in s.shape] for s in ctx.specs} if strategy.static_batch else None
+        if strategy.use_onnxsim:
+            simplify_in_place(source, static)
         attempt.rewrites = apply_rewrites(source)
         keep = [s.name for s in ctx.specs if strategy.keep_input_layout and 3 <= len(s.shape) <= 5]
         request = Onnx2TfRequest(onnx_path=str(source), output_dir=str(directory / "raw"),
                                  static_batch=1 if strategy.static_batch else None,
-                                 use_onnxsim=strategy.use_onnxsim, keep_shape_input_names=keep,
-                                 input_shapes={s.name: list(s.shape) for s in ctx.specs}, seed=ctx.seed)
+                                 use_onnxsim=False, keep_shape_input_names=keep,
+                                 input_shapes={s.name: list(s.shape) for s in ctx.specs}, seed=ctx.seed,
+                                 unroll_rnn=strategy.unroll_rnn)
         result = run_onnx2tf(request, directory)
         raw, raw_inputs = read_raw_signature(result.saved_model_dir)
         inputs, raw_batch = plan_inputs(ctx.specs, raw_inputs, keep)

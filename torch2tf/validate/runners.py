@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.signature import SignaturePlan, TensorBinding
+from torch2tf.native_logs import filtered_native_stderr, import_tensorflow, make_interpreter
 from torch2tf.errors import ConversionError, InputSpecError
 
 
@@ -83,7 +84,7 @@ class SavedModelRunner(Runner):
 
     def __init__(self, saved_model_dir: Path, plan: SignaturePlan | None = None) -> None:
         """With a ``plan`` whose layout is nhwc, feeds and results are moved to/from channel-last."""
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         self._nhwc = plan.layout == "nhwc" if plan else False
         self._perms_in = {b.name: b.perm for b in plan.inputs} if plan else {}
@@ -99,7 +100,7 @@ class SavedModelRunner(Runner):
         self.output_names = list(self._fn.structured_outputs)
 
     def infer_impl(self, feeds):
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         if self._nhwc:
             feeds = {n: _permute(v, self._perms_in.get(n)) for n, v in feeds.items()}
@@ -123,12 +124,11 @@ class TfliteRunner(Runner):
 
     def __init__(self, path: Path, inputs: list[TensorBinding], outputs: list[TensorBinding],
                  threads: int = 2) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
         try:
-            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            self.interpreter = make_interpreter(str(path), threads)
         except Exception as exc:
             raise ConversionError(f"cannot load TFLite file {path}: {str(exc).splitlines()[0]}") from exc
+        self.path = Path(path)
         self.inputs = inputs
         self.outputs = outputs
         self.input_names = [b.name for b in inputs]
@@ -153,16 +153,19 @@ class TfliteRunner(Runner):
                 shape = list(feeds[b.name].shape)
                 shape = [shape[i] for i in b.perm] if b.perm else shape
                 self.interpreter.resize_tensor_input(self._tflite_input(b)["index"], shape)
-            self.interpreter.allocate_tensors()
+            self._allocate()
             self._allocated_batch = batch
         elif self._allocated_batch is None:
-            self.interpreter.allocate_tensors()
+            self._allocate()
             self._allocated_batch = batch
         for b in self.inputs:
             detail = self._tflite_input(b)
             value = np.transpose(feeds[b.name], b.perm) if b.perm else feeds[b.name]
             self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(value.astype(detail["dtype"])))
-        self.interpreter.invoke()
+        try:
+            self.interpreter.invoke()
+        except RuntimeError as exc:
+            raise ConversionError(f"TFLite could not run {self.path.name}: {_first_sentence(exc)}") from exc
         return {d["name"]: self.interpreter.get_tensor(d["index"]) for d in self.interpreter.get_output_details()}
 
     def infer_impl(self, feeds):
@@ -174,6 +177,15 @@ class TfliteRunner(Runner):
             results[b.name] = value.astype(b.dtype)
         return results
 
+    def _allocate(self) -> None:
+        try:
+            with filtered_native_stderr():  # XNNPACK announces itself on first use
+                self.interpreter.allocate_tensors()
+        except RuntimeError as exc:
+            raise ConversionError(f"TFLite cannot run {self.path.name}: {_first_sentence(exc)}",
+                                  hint="Flex (SELECT_TF_OPS) ops need the Flex delegate, which "
+                                       "mobile runtimes often lack") from exc
+
     def _tflite_input(self, binding: TensorBinding) -> dict:
         for key in (binding.raw_name, binding.name):
             if key in self._in_details:
@@ -182,3 +194,8 @@ class TfliteRunner(Runner):
             return next(iter(self._in_details.values()))
         raise ConversionError(f"the TFLite model has no input named {binding.raw_name!r} "
                               f"(it has {', '.join(self._in_details)})")
+
+
+def _first_sentence(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text.split(". ")[0][:300]

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from torch2tf.convert.rewrites.gelu_order import reorder_gelu
 from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
 
-REWRITES = (add_lstm_initial_states,)
+REWRITES = (add_lstm_initial_states, reorder_gelu)
 
 
 def apply_rewrites(path: Path) -> list[str]:

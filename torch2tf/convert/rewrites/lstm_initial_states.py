@@ -1,9 +1,10 @@
 """Give LSTM nodes explicit zero initial states.
 
 onnx2tf 1.28.8 crashes on a bidirectional LSTM without initial_h/initial_c: ``ops/LSTM.py``
-indexes ``initial_h[1]`` when it is None. Zero states are what ONNX assumes when they are absent,
-so adding them computes the same thing. Their batch size is read from X at run time, so a dynamic
-batch stays dynamic.
+indexes ``initial_h[1]`` when it is None. onnxsim removes all-zero states the exporters write,
+so this runs after onnxsim. Zero states are what ONNX assumes when they are absent, so adding
+them computes the same thing. When X's batch size is static the states are constants (Keras'
+RNN needs a known state shape); otherwise they are built from X's shape at run time.
 """
 from __future__ import annotations
 
@@ -11,34 +12,33 @@ from typing import Any
 
 
 def add_lstm_initial_states(model: Any) -> str:
-    from onnx import TensorProto, helper, numpy_helper
     import numpy as np
+    from onnx import numpy_helper, shape_inference
 
     graph = model.graph
+    shapes = _known_shapes(shape_inference.infer_shapes(model))
     changed = 0
     new_nodes = []
     for node in graph.node:
         if node.op_type == "LSTM" and not _has_states(node):
-            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-            hidden = int(attrs["hidden_size"])
-            directions = 2 if attrs.get("direction", b"forward") in (b"bidirectional", "bidirectional") else 1
-            batch_axis = 0 if int(attrs.get("layout", 0)) == 1 else 1
+            attrs = {a.name: a for a in node.attribute}
+            hidden = attrs["hidden_size"].i
+            direction = attrs["direction"].s.decode() if "direction" in attrs else "forward"
+            directions = 2 if direction == "bidirectional" else 1
+            batch_first = "layout" in attrs and attrs["layout"].i == 1
             prefix = f"{node.name or 'lstm'}_t2tf_zero_state"
-            shape_name, batch_name, dims_name, state_name = (f"{prefix}_{s}" for s in ("shape", "batch", "dims", "h"))
-            head = numpy_helper.from_array(np.array([directions], dtype=np.int64), f"{prefix}_dirs")
-            tail = numpy_helper.from_array(np.array([hidden], dtype=np.int64), f"{prefix}_hidden")
-            index = numpy_helper.from_array(np.array([batch_axis], dtype=np.int64), f"{prefix}_axis")
-            graph.initializer.extend([head, tail, index])
-            new_nodes += [
-                helper.make_node("Shape", [node.input[0]], [shape_name]),
-                helper.make_node("Gather", [shape_name, index.name], [batch_name], axis=0),
-                helper.make_node("Concat", [head.name, batch_name, tail.name], [dims_name], axis=0),
-                helper.make_node("ConstantOfShape", [dims_name], [state_name],
-                                 value=helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])),
-            ]
+            x_shape = shapes.get(node.input[0])
+            batch = x_shape[0 if batch_first else 1] if x_shape else None
+            if batch:
+                dims = [batch, directions, hidden] if batch_first else [directions, batch, hidden]
+                graph.initializer.append(numpy_helper.from_array(np.zeros(dims, np.float32), prefix))
+                state = prefix
+            else:
+                state, nodes = _dynamic_zero_state(graph, node.input[0], prefix, directions, hidden, batch_first)
+                new_nodes += nodes
             inputs = list(node.input) + [""] * (7 - len(node.input))
-            inputs[5] = inputs[5] or state_name
-            inputs[6] = inputs[6] or state_name
+            inputs[5] = inputs[5] or state
+            inputs[6] = inputs[6] or state
             del node.input[:]
             node.input.extend(inputs)
             changed += 1
@@ -48,6 +48,35 @@ def add_lstm_initial_states(model: Any) -> str:
     del graph.node[:]
     graph.node.extend(new_nodes)
     return f"lstm_initial_states: gave {changed} LSTM node(s) explicit zero initial states"
+
+
+def _dynamic_zero_state(graph: Any, x: str, prefix: str, directions: int, hidden: int,
+                        batch_first: bool) -> tuple[str, list]:
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    head = numpy_helper.from_array(np.array([directions], dtype=np.int64), f"{prefix}_dirs")
+    tail = numpy_helper.from_array(np.array([hidden], dtype=np.int64), f"{prefix}_hidden")
+    axis = numpy_helper.from_array(np.array([0 if batch_first else 1], dtype=np.int64), f"{prefix}_axis")
+    graph.initializer.extend([head, tail, axis])
+    parts = [f"{prefix}_batch", head.name, tail.name] if batch_first else [head.name, f"{prefix}_batch", tail.name]
+    nodes = [
+        helper.make_node("Shape", [x], [f"{prefix}_shape"]),
+        helper.make_node("Gather", [f"{prefix}_shape", axis.name], [f"{prefix}_batch"], axis=0),
+        helper.make_node("Concat", parts, [f"{prefix}_dims"], axis=0),
+        helper.make_node("ConstantOfShape", [f"{prefix}_dims"], [prefix],
+                         value=helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])),
+    ]
+    return prefix, nodes
+
+
+def _known_shapes(model: Any) -> dict[str, list[int | None]]:
+    graph = model.graph
+    shapes = {}
+    for value in list(graph.input) + list(graph.value_info) + list(graph.output):
+        dims = value.type.tensor_type.shape.dim
+        shapes[value.name] = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
+    return shapes
 
 
 def _has_states(node: Any) -> bool:

@@ -1,0 +1,56 @@
+"""Keep TensorFlow's and LiteRT's native start-up chatter off the user's terminal.
+
+TF 2.21 logs through absl from C++ straight to file descriptor 2 (oneDNN, CUDA probing, CPU
+features), ignoring TF_CPP_MIN_LOG_LEVEL for the messages printed before absl is initialized.
+We capture fd 2 around the few calls that emit it and pass on only lines that are not chatter.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+
+_CHATTER = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} [\d:. ]+\s+\d+ \S+\.cc:\d+\]|"
+                      r"To enable the following instructions|INFO: Created TensorFlow Lite XNNPACK|\s*$)")
+
+
+@contextlib.contextmanager
+def filtered_native_stderr():
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # stderr replaced (e.g. by a test runner)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            capture.seek(0)
+            kept = [ln for ln in capture.read().decode(errors="replace").splitlines() if not _CHATTER.match(ln)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+
+
+def import_tensorflow():
+    """``import tensorflow`` (~4 s, ~550 MB) without its start-up chatter."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with filtered_native_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe logs here, once
+    return tf
+
+
+def make_interpreter(path: str, threads: int):
+    with filtered_native_stderr():
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter(model_path=path, num_threads=threads)
