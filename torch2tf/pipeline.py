@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from torch2tf.convert.torch_to_onnx import EXPORTERS
 from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
 from torch2tf.errors import ConversionError, InputSpecError, Torch2TFError, UsageError
 from torch2tf.model_spec import InputSpec, LoadedModel, load_model, resolve_input_specs
@@ -259,7 +260,9 @@ class ConvertPipeline:
 
         if exporters is None:
             self.mismatched_exports = []
-            exporters = list(self.exports) if self.loaded.kind == "onnx" else ["dynamo", "torchscript"]
+            failed = {a["exporter"] for a in self.report.export.get("attempts", []) if a["status"] != "ok"}
+            exporters = list(self.exports) + [e for e in EXPORTERS if e not in self.exports and e not in failed
+                                              and self.loaded.kind != "onnx"]
         for exporter in exporters:
             onnx_path = self._onnx_for(exporter)
             if onnx_path is None:

@@ -135,19 +135,19 @@ def try_strategy(onnx_path: Path, exporter: str, strategy: Strategy, ctx: Attemp
         outputs = plan_outputs(ctx.output_specs, raw_outputs, ctx.expected[first.name])
         plan = SignaturePlan(inputs, outputs, raw_batch, ctx.layout)
         write_serving_saved_model(result.saved_model_dir, attempt.saved_model_dir, plan, ctx.specs)
-        with TfliteRunner(result.tflite_float32, inputs, []) as probe:
-            attempt.tflite_outputs = plan_outputs(ctx.output_specs, probe.run_raw(first.feeds),
-                                                  ctx.expected[first.name])
         attempt.plan = plan
         parity_start = time.perf_counter()
         with SavedModelRunner(attempt.saved_model_dir, plan) as runner:
             attempt.parity.append(check_target("saved_model", runner, ctx.samples, ctx.expected, "fp32"))
-        for target, precision, preset in TFLITE_PRECISIONS:
-            with TfliteRunner(attempt.tflite_path(precision), inputs, attempt.tflite_outputs) as runner:
-                attempt.parity.append(check_target(target, runner, ctx.samples, ctx.expected, preset))
+        attempt.parity += _check_tflite(attempt, inputs, ctx)
         attempt.parity_seconds = time.perf_counter() - parity_start
     except ConversionError as exc:
         attempt.reason = exc.message
+        attempt.seconds = time.perf_counter() - start
+        return attempt
+    except Exception as exc:  # TF/LiteRT raise their own types on graphs onnx2tf mis-built: next rung
+        text = " ".join(str(exc).split())[:300]
+        attempt.reason = f"{type(exc).__name__}: {text}"
         attempt.seconds = time.perf_counter() - start
         return attempt
     attempt.seconds = time.perf_counter() - start
@@ -157,3 +157,27 @@ def try_strategy(onnx_path: Path, exporter: str, strategy: Strategy, ctx: Attemp
     else:
         attempt.status = "ok"
     return attempt
+
+
+def _check_tflite(attempt: Attempt, inputs: list[TensorBinding], ctx: AttemptContext) -> list[dict]:
+    """Parity of both TFLite files; a file TFLite cannot run (e.g. Flex ops) fails its target."""
+    from torch2tf.validate.runners import TfliteRunner
+
+    first = ctx.samples[0]
+    try:
+        with TfliteRunner(attempt.tflite_path("float32"), inputs, []) as probe:
+            attempt.tflite_outputs = plan_outputs(ctx.output_specs, probe.run_raw(first.feeds),
+                                                  ctx.expected[first.name])
+    except ConversionError as exc:
+        return [{"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
+                 "samples": [s.name for s in ctx.samples], "outputs": [], "errors": [exc.message]}
+                for target, _, preset in TFLITE_PRECISIONS]
+    entries = []
+    for target, precision, preset in TFLITE_PRECISIONS:
+        try:
+            with TfliteRunner(attempt.tflite_path(precision), inputs, attempt.tflite_outputs) as runner:
+                entries.append(check_target(target, runner, ctx.samples, ctx.expected, preset))
+        except ConversionError as exc:
+            entries.append({"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
+                            "samples": [s.name for s in ctx.samples], "outputs": [], "errors": [exc.message]})
+    return entries

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,13 @@ def export_onnx(loaded: LoadedModel, specs: list[InputSpec], feeds: dict[str, np
 
 
 def _reason(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    """One line: the dynamo exporter's 'Exception summary' when it has one, else the first line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if "## Exception summary" in lines:
+        summary = lines[lines.index("## Exception summary") + 1:]
+        if summary:
+            return summary[0][:500]
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
 
 

@@ -1,0 +1,84 @@
+"""Shared fixtures: tiny models written as files, a seeded RNG, the CLI runner."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_MODELS = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class TinyCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, image):
+            return self.fc(torch.relu(self.conv(image)).mean(dim=(2, 3)))
+
+
+    class Strict(nn.Module):
+        """Raises on any input that is not 8 features wide."""
+
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.fc(x)
+
+
+    def build():
+        torch.manual_seed(0)
+        return TinyCNN()
+
+
+    def strict():
+        torch.manual_seed(0)
+        return Strict()
+
+
+    def not_a_module():
+        return 42
+
+
+    def broken():
+        raise RuntimeError("weights file missing")
+''')
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def tiny_models(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny_models.py"
+    path.write_text(TINY_MODELS)
+    return path
+
+
+@pytest.fixture
+def cli_runner():
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
+            prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run ``python -m torch2tf ...`` in a subprocess, like a user's shell would."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env["PYTHONPATH"] = os.pathsep.join([str(REPO), full_env.get("PYTHONPATH", "")])
+    return subprocess.run([*prefix, sys.executable, "-m", "torch2tf", *args], cwd=cwd or REPO, env=full_env,
+                          capture_output=True, text=True, timeout=1800)

@@ -1,0 +1,97 @@
+"""The CLI contract: help, exit codes, one clear line per bad input, nothing left behind."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO
+from torch2tf.cli import main
+
+
+def test_help_is_fast_and_imports_no_framework():
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", "import sys; from torch2tf.cli import main\n"
+                           "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+                           "heavy = [m for m in ('torch', 'tensorflow', 'onnxruntime', 'onnx2tf', 'onnx') if m in sys.modules]\n"
+                           "print('HEAVY', heavy)"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    elapsed = time.perf_counter() - start
+    assert "convert" in proc.stdout
+    assert "HEAVY []" in proc.stdout
+    assert elapsed < 1.0, f"torch2tf --help took {elapsed:.2f}s"
+
+
+def test_convert_help_explains_every_option(cli_runner):
+    result = cli_runner.invoke(main, ["convert", "--help"])
+    assert result.exit_code == 0
+    for option in ("--input", "--input-data", "--output", "--force", "--opset", "--layout", "--output-names",
+                   "--seed", "--quiet", "--json", "--work-dir"):
+        assert option in result.output
+    assert "torch2tf convert examples/resnet.py:build --input image:Nx3x224x224 -o out/" in result.output
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["{models}:build", "--input", "image:3x"], 2, "not a positive size"),
+    (["{models}:build", "--input", "image"], 2, "expected NAME:SHAPE"),
+    (["{models}:build", "--input", "image:Nx3x8x8:complex64"], 2, "not one of"),
+    (["{tmp}/absent.py:build", "--input", "image:Nx3x8x8"], 2, "model file not found"),
+    (["{tmp}/absent.onnx"], 2, "model file not found"),
+    (["{models}:nope", "--input", "image:Nx3x8x8"], 1, "has no callable named 'nope'"),
+    (["{models}:not_a_module", "--input", "image:Nx3x8x8"], 1, "returned int, not a torch.nn.Module"),
+    (["{models}:build"], 2, "needs --input"),
+    (["{models}:strict", "--input", "x:Nx7"], 1, "forward() raised RuntimeError on inputs x=1x7:float32"),
+    (["{models}:build", "--input-data", "{tmp}/absent.npz"], 2, "--input-data file not found"),
+    (["{models}:build", "--input", "image:Nx3x8x8:int64"], 1, "forward() raised"),
+    (["something-without-a-callable"], 2, "cannot read MODEL"),
+])
+def test_bad_input_one_clear_line(cli_runner, tiny_models, tmp_path, args, code, message):
+    out = tmp_path / "out"
+    args = [a.format(models=tiny_models, tmp=tmp_path) for a in args]
+    result = cli_runner.invoke(main, ["convert", *args, "-o", str(out), "-q"])
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert sum("rror" in ln for ln in result.output.splitlines()) == 1  # one error line (click adds usage)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")], "staging directory left behind"
+
+
+def test_npz_dtype_mismatch(cli_runner, tiny_models, tmp_path):
+    np.savez(tmp_path / "data.npz", image=np.zeros((2, 3, 8, 8), np.float64))
+    result = cli_runner.invoke(main, ["convert", f"{tiny_models}:build", "--input", "image:Nx3x8x8",
+                                      "--input-data", str(tmp_path / "data.npz"), "-o", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 2
+    assert "dtype mismatch for input 'image': the data is float64, the input is float32" in result.output
+
+
+def test_non_empty_output_needs_force(cli_runner, tiny_models, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = cli_runner.invoke(main, ["convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "-o", str(out)])
+    assert result.exit_code == 2
+    assert "is not empty" in result.output and "--force" in result.output
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("target, message", [
+    ("{tmp}/a_file/out", "does not exist"),
+    ("/proc/torch2tf-out", "cannot create a directory"),
+])
+def test_unusable_output_directory(cli_runner, tiny_models, tmp_path, target, message):
+    (tmp_path / "a_file").write_text("")
+    result = cli_runner.invoke(main, ["convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8",
+                                      "-o", target.format(tmp=tmp_path)])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_output_path_that_is_a_file(cli_runner, tiny_models, tmp_path):
+    (tmp_path / "f").write_text("")
+    result = cli_runner.invoke(main, ["convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8",
+                                      "-o", str(tmp_path / "f")])
+    assert result.exit_code == 2

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from torch2tf.validate.compare import PRESETS, Tolerance, compare_output, compare_outputs
+
+REF = np.array([[1.0, -2.0, 3.0], [0.5, 0.0, -1.0]], dtype=np.float32)
+
+
+@pytest.mark.parametrize("case, actual, tol, passed, note", [
+    ("identical", REF.copy(), PRESETS["fp32"], True, ""),
+    ("within fp32", REF + 5e-5, PRESETS["fp32"], True, ""),
+    ("over fp32", REF + 2e-4, PRESETS["fp32"], False, "max abs error"),
+    ("within fp16", REF + 5e-3, PRESETS["fp16"], True, ""),
+    ("over fp16", REF + 2e-2, PRESETS["fp16"], False, "max abs error"),
+    ("rtol helps", REF * 1.001, Tolerance(atol=0.0, rtol=2e-3), True, ""),
+    ("nan", np.where(REF > 2, np.nan, REF).astype(np.float32), PRESETS["fp32"], False, "NaN/Inf"),
+    ("inf", np.where(REF < -1, -np.inf, REF).astype(np.float32), PRESETS["fp32"], False, "NaN/Inf"),
+    ("shape", REF.T.copy(), PRESETS["fp32"], False, "shape"),
+])
+def test_compare_output(case, actual, tol, passed, note):
+    result = compare_output("y", REF, actual, tol)
+    assert result.passed is passed, case
+    assert note in result.note
+
+
+def test_figures():
+    ref = np.array([2.0, -4.0, 8.0], dtype=np.float32)
+    actual = np.array([2.1, -4.0, 8.0], dtype=np.float32)
+    result = compare_output("y", ref, actual, PRESETS["fp16"])
+    assert result.max_abs == pytest.approx(0.1, rel=1e-5)
+    assert result.mean_abs == pytest.approx(0.1 / 3, rel=1e-5)
+    assert result.max_rel == pytest.approx(0.05, rel=1e-5)
+    assert result.cosine == pytest.approx(float(ref @ actual / np.linalg.norm(ref) / np.linalg.norm(actual)))
+    assert not result.passed and result.atol == 1e-2
+
+
+def test_integer_outputs_compare_exactly():
+    ref = np.array([1, 2, 3], dtype=np.int64)
+    assert compare_output("ids", ref, ref.copy(), PRESETS["fp32"]).passed
+    assert not compare_output("ids", ref, np.array([1, 2, 4]), PRESETS["fp32"]).passed
+
+
+def test_matching_nan_positions_pass():
+    ref = np.array([np.nan, 1.0], dtype=np.float32)
+    assert compare_output("y", ref, ref.copy(), PRESETS["fp32"]).passed
+
+
+def test_missing_output_fails():
+    results = compare_outputs({"a": REF, "b": REF}, {"a": REF}, PRESETS["fp32"])
+    assert [r.passed for r in results] == [True, False]
+    assert "missing" in results[1].note
+
+
+def test_cosine_of_opposite_vectors():
+    assert compare_output("y", REF, -REF, PRESETS["fp32"]).cosine == pytest.approx(-1.0)
