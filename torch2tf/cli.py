@@ -100,6 +100,9 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
         outcome = pipeline.run()
     except Torch2TFError as exc:
         _fail(exc)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written", err=True)
+        sys.exit(130)
     report = outcome.report.to_json()
     if as_json:
         click.echo(json.dumps(report, indent=2))

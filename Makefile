@@ -1,0 +1,41 @@
+# Two commands on a fresh machine (only Python 3.11 and pip needed):
+#   make demo   build .venv, convert the ResNet example, print where the report is
+#   make test   build .venv, run the whole test suite (slow conversions included)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_OUT ?= out/resnet
+
+.PHONY: venv demo test test-fast constraints clean
+
+venv: $(STAMP)
+
+# torch first and pinned: the CPU wheel on this machine. Letting pip resolve torch through another
+# package would download a multi-GB CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/torch2tf convert examples/resnet.py:build --input image:Nx3x224x224 -o $(DEMO_OUT) --force
+	@echo "Report: $(abspath $(DEMO_OUT))/report.md"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# The quick local loop: everything but the full conversions.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Re-pin the verified stack after changing a version in pyproject.toml / DESIGN.md.
+constraints: $(STAMP)
+	@{ echo "# The verified stack (DESIGN.md), pinned exactly. Regenerate with: make constraints"; \
+	   echo "# torch is the CPU wheel: install it first with 'pip install torch==2.13.0' (see Makefile)."; \
+	   $(BIN)/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
