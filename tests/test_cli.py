@@ -79,7 +79,7 @@ def test_non_empty_output_needs_force(cli_runner, tiny_models, tmp_path):
 
 
 @pytest.mark.parametrize("target, message", [
-    ("{tmp}/a_file/out", "does not exist"),
+    ("{tmp}/a_file/out", "cannot create the parent directory"),
     ("/proc/torch2tf-out", "cannot create a directory"),
 ])
 def test_unusable_output_directory(cli_runner, tiny_models, tmp_path, target, message):

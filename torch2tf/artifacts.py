@@ -25,8 +25,10 @@ def check_output_dir(out: Path, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()) and not force:
         raise OutputDirError(f"output directory {out} is not empty", hint="pass --force to replace it")
     parent = out.resolve().parent
-    if not parent.is_dir():
-        raise OutputDirError(f"the parent directory of {out} does not exist")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputDirError(f"cannot create the parent directory of {out}: {exc.strerror}") from exc
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputDirError(f"cannot write to {parent}: permission denied")
 
