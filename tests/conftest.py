@@ -82,3 +82,19 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
     full_env["PYTHONPATH"] = os.pathsep.join([str(REPO), full_env.get("PYTHONPATH", "")])
     return subprocess.run([*prefix, sys.executable, "-m", "torch2tf", *args], cwd=cwd or REPO, env=full_env,
                           capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory) -> Path:
+    """A real convert output of the tiny CNN (dynamic batch), shared read-only by slow tests."""
+    from click.testing import CliRunner
+
+    from torch2tf.cli import main
+
+    root = tmp_path_factory.mktemp("converted")
+    (root / "tiny_models.py").write_text(TINY_MODELS)
+    out = root / "converted"
+    result = CliRunner().invoke(main, ["convert", f"{root / 'tiny_models.py'}:build", "-i", "image:Nx3x8x8",
+                                       "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    return out

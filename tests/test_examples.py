@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from tests.artifacts_check import assert_artifacts, assert_served_matches_onnxruntime, assert_signature
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from torch2tf.model_spec import parse_input_spec
 from torch2tf.validate.inputs import make_inputs
 
@@ -24,9 +23,27 @@ EXAMPLES = {
 }
 
 
+PARITY_REPORT = REPO / "reports" / "parity.md"
+
+
+@pytest.fixture(scope="module")
+def parity_collector():
+    """Collects each example's parity table; writes reports/parity.md (CI prints it) at the end."""
+    sections: dict[str, str] = {}
+    yield sections
+    if sections:
+        PARITY_REPORT.parent.mkdir(exist_ok=True)
+        body = ["# Parity of every example model", "",
+                "Written by tests/test_examples.py (`make test`); CI prints it in its log.", ""]
+        for name in EXAMPLES:
+            if name in sections:
+                body += [f"## {name}", "", sections[name], ""]
+        PARITY_REPORT.write_text("\n".join(body))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXAMPLES))
-def test_example_converts_with_parity(name, tmp_path):
+def test_example_converts_with_parity(name, tmp_path, parity_collector):
     model, inputs, outputs = EXAMPLES[name]
     out = tmp_path / name
     args = ["convert", model, *[a for i in inputs for a in ("--input", i)], "-o", str(out), "--json", "-q"]
@@ -34,6 +51,12 @@ def test_example_converts_with_parity(name, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = assert_artifacts(out)
     assert json.loads(proc.stdout) == report
+    from torch2tf.validate.report import parity_table, summary_line
+
+    conversion = report["conversion"]
+    parity_collector[name] = "\n".join([summary_line(report), "",
+                                        f"`{model}` · exporter `{conversion['exporter']}` · strategy "
+                                        f"`{conversion['strategy']}`", "", *parity_table(report)[2:]])
     assert report["passed"]
     targets = {p["target"]: p for p in report["parity"]}
     assert {"onnxruntime", "saved_model", "tflite_float32", "tflite_float16"} <= set(targets)

@@ -66,10 +66,19 @@ def main() -> None:
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep intermediate files here (every conversion attempt with its onnx2tf.log) "
                    "instead of deleting them; for debugging a failed conversion.")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="PRESET_OR_OUTPUT:KEY=VALUE",
+              help="Override a tolerance preset (fp32, fp16, int8) or one output's tolerance; keys: atol, "
+                   "rtol, min_cosine, min_top1. Example: --tolerance fp16:atol=2e-2 --tolerance logits:rtol=1e-3")
+@click.option("--no-localize", is_flag=True, help="On a parity failure, skip the search for the first "
+                                                  "differing ONNX node (it costs a few partial conversions).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the parity results as JUnit XML (one testcase per target × output).")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write report.md there (e.g. $GITHUB_STEP_SUMMARY).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; errors only.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
-def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, quiet,
-            as_json):
+def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, tolerances,
+            no_localize, junit, markdown, quiet, as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
     \b
@@ -94,6 +103,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
 
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data,
                              force=force, opset=opset, layout=layout, seed=seed, work_dir=work_dir,
+                             tolerances=list(tolerances), localize=not no_localize,
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
     pipeline = ConvertPipeline(options, on_event=None if quiet else _print_event)
     try:
@@ -104,12 +114,83 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
         click.echo("interrupted: nothing was written", err=True)
         sys.exit(130)
     report = outcome.report.to_json()
+    _write_ci_files(report, junit, markdown)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     if not quiet:
         verdict = "parity holds" if outcome.passed else "PARITY FAILED"
         click.echo(f"{verdict}; report: {outcome.output / 'report.md'}", err=True)
     sys.exit(EXIT_OK if outcome.passed else EXIT_PARITY)
+
+
+@main.command(context_settings={"max_content_width": 100})
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--input-data", type=click.Path(dir_okay=False, path_type=Path),
+              help="An .npz of real inputs (named like the model's inputs) validated on top of random samples.")
+@click.option("--samples", type=int, default=2, show_default=True,
+              help="Random samples, alternating batch 1 and batch 3 when the batch is dynamic.")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="PRESET_OR_OUTPUT:KEY=VALUE",
+              help="Override a preset (fp32, fp16, int8) or one output. Example: --tolerance fp32:atol=1e-5")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="A report.json of an earlier model version: fail when an error figure got worse.")
+@click.option("--regression-factor", type=click.FloatRange(min=1.0), default=2.0, show_default=True,
+              help="With --baseline: how many times larger an error may grow before it is a regression.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write JUnit XML (one testcase per target × output).")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the Markdown report there (e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--no-localize", is_flag=True, help="Skip the search for the first differing ONNX node.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random samples.")
+@click.option("-q", "--quiet", is_flag=True, help="No output but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new report.json on stdout.")
+def validate(directory, input_data, samples, tolerances, baseline, regression_factor, junit, markdown, no_localize,
+             seed, quiet, as_json):
+    """Re-run parity on the artifacts in DIRECTORY (a convert output) against onnxruntime.
+
+    \b
+    Examples:
+      torch2tf validate out/ --input-data real_batch.npz --samples 16
+      torch2tf validate out/ --tolerance fp32:atol=1e-5
+      torch2tf validate out/ --junit parity.xml --markdown parity.md
+      torch2tf validate out/ --baseline previous/report.json --regression-factor 1.5
+
+    Exit codes like convert: 0 parity holds, 3 it does not (or an error figure regressed against
+    --baseline), 1/2 on a broken or foreign directory or bad options. The new results replace the
+    parity section of DIRECTORY/report.json and report.md.
+    """
+    from torch2tf.validate.validate_dir import ValidateOptions, validate_directory
+
+    options = ValidateOptions(directory=directory, input_data=input_data, samples=samples,
+                              tolerances=list(tolerances), baseline=baseline, regression_factor=regression_factor,
+                              localize=not no_localize, seed=seed)
+
+    def on_stage(name: str, seconds: float, detail: str) -> None:
+        if not quiet:
+            click.echo(f"[{name}] done in {seconds:.1f}s — {detail}", err=True)
+
+    try:
+        report = validate_directory(options, on_stage).to_json()
+    except Torch2TFError as exc:
+        _fail(exc)
+    _write_ci_files(report, junit, markdown)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    if not quiet:
+        from torch2tf.validate.report import parity_table, summary_line
+
+        click.echo("\n".join([summary_line(report), "", *parity_table(report)]), err=True)
+    sys.exit(EXIT_OK if report["passed"] else EXIT_PARITY)
+
+
+def _write_ci_files(report: dict, junit: Path | None, markdown: Path | None) -> None:
+    from torch2tf.validate.junit import write_junit
+    from torch2tf.validate.report import render_markdown
+
+    if junit:
+        write_junit(report, junit)
+    if markdown:
+        with open(markdown, "a") as fh:  # append: $GITHUB_STEP_SUMMARY collects several steps
+            fh.write(render_markdown(report))
 
 
 def _print_event(event) -> None:

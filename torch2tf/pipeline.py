@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +40,8 @@ class ConvertOptions:
     seed: int = 0
     output_names: list[str] | None = None
     work_dir: Path | None = None  # keep intermediate files (every attempt, onnx2tf logs) here
+    tolerances: list[str] = field(default_factory=list)  # overrides, e.g. "fp32:atol=1e-5"
+    localize: bool = True  # on a parity failure, find the first differing ONNX node
 
 
 @dataclass
@@ -75,6 +77,12 @@ class ConvertPipeline:
         self.options = options
         self.on_event = on_event or (lambda event: None)
         self.report = Report(model=options.model)
+        from torch2tf.validate.compare import Tolerances
+
+        try:
+            self.tolerances = Tolerances.from_overrides(options.tolerances)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
         self._staging: StagingDir | None = None
 
     # -- stage bookkeeping -------------------------------------------------------------------
@@ -112,6 +120,8 @@ class ConvertPipeline:
             self._stage("check_onnx", self._check_onnx)
             self._stage("convert", self._convert)
             self._stage("parity", self._parity)
+            if self.options.localize and _needs_localization(self.report.parity):
+                self._stage("localize", self._localize)
             self._stage("write", self._write)
             self.report.write(self._staging.path)
             write_manifest(self._staging.path, self._manifest_info(), self.report.versions)
@@ -226,7 +236,8 @@ class ConvertPipeline:
         torch_runner = TorchRunner(self.loaded.module, [s.name for s in self.specs], self.output_names)
         torch_outputs = {s.name: torch_runner.infer(s.feeds) for s in self.samples}
         with OrtRunner(onnx_path) as ort:
-            return check_target("onnxruntime", ort, self.samples, torch_outputs, "fp32", reference_name="torch")
+            return check_target("onnxruntime", ort, self.samples, torch_outputs, "fp32", reference_name="torch",
+                                tolerances=self.tolerances)
 
     def _convert(self) -> str:
         """Walk exporters × strategies until one conversion holds parity.
@@ -275,7 +286,7 @@ class ConvertPipeline:
                                          + _failure_text(export_check)))
                 continue
             ctx = AttemptContext(self.specs, self.output_specs, self.samples, expected,
-                                 self.options.layout, self.options.seed, self.work)
+                                 self.options.layout, self.options.seed, self.work, self.tolerances)
             for strategy in ladder(self.specs, {o["op_type"] for o in self.report.operators}):
                 attempt = try_strategy(onnx_path, exporter, strategy, ctx)
                 attempt.export_check = export_check
@@ -323,6 +334,20 @@ class ConvertPipeline:
         # Parity ran inside the chosen conversion attempt (that is how the ladder picks a rung).
         return summary + (f"; failing: {', '.join(failed)}" if failed else ""), chosen.parity_seconds
 
+    def _localize(self) -> str:
+        from torch2tf.convert.strategies import kept_layout_inputs
+        from torch2tf.validate.localize import LocalizeRequest, localize_divergence
+
+        chosen = self.chosen
+        request = LocalizeRequest(
+            reference_onnx=chosen.onnx_path, converted_onnx=chosen.onnx2tf_input, specs=self.specs,
+            feeds=self.samples[0].feeds if self.samples[0].feeds else {}, static_batch=chosen.strategy.static_batch,
+            keep_shape_input_names=kept_layout_inputs(chosen.strategy, self.specs),
+            unroll_rnn=chosen.strategy.unroll_rnn, work_dir=self.work / "localize", seed=self.options.seed)
+        divergence = localize_divergence(request)
+        self.report.localization = divergence.to_json() if divergence else {"found": False}
+        return divergence.describe() if divergence else "no single ONNX node differs on its own"
+
     def _write(self) -> str:
         staging = self._staging.path
         chosen = self.chosen
@@ -344,7 +369,7 @@ class ConvertPipeline:
             info["signature"] = chosen.plan.to_json()
             info["tflite"] = {"inputs": [vars(b) for b in chosen.plan.inputs],
                               "outputs": [vars(b) for b in chosen.tflite_outputs]}
-            info["strategy"] = {"exporter": chosen.exporter, "name": chosen.strategy.name}
+            info["strategy"] = {"exporter": chosen.exporter, **asdict(chosen.strategy)}
         return info
 
 
@@ -352,3 +377,8 @@ def _failure_text(entry: dict) -> str:
     from torch2tf.validate.parity import summarize_failures
 
     return summarize_failures([entry])
+
+
+def _needs_localization(parity: list[dict]) -> bool:
+    """fp32 artifacts that fail point at a conversion error worth localizing (fp16 drift does not)."""
+    return any(not p["passed"] and p["target"] in ("saved_model", "tflite_float32") for p in parity)

@@ -39,6 +39,7 @@ class Onnx2TfRequest:
     input_shapes: dict[str, list[int | None]] = field(default_factory=dict)
     seed: int = 0
     unroll_rnn: bool = False
+    interrupt_at: list[str] = field(default_factory=list)  # stop at these ONNX tensors (localization)
 
 
 @dataclass
@@ -117,7 +118,8 @@ def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
         switch_nms_version="v4", keep_ncw_or_nchw_or_ncdhw_input_names=None,
         keep_nwc_or_nhwc_or_ndhwc_input_names=None,
         keep_shape_absolutely_input_names=request.keep_shape_input_names or None,
-        input_names_to_interrupt_model_conversion=None, output_names_to_interrupt_model_conversion=None,
+        input_names_to_interrupt_model_conversion=None,
+        output_names_to_interrupt_model_conversion=request.interrupt_at or None,
         disable_group_convolution=False, enable_accumulation_type_float16=False,
         enable_batchmatmul_unfold=False, enable_rnn_unroll=request.unroll_rnn, disable_suppression_flextranspose=False,
         disable_strict_mode=request.disable_strict_mode,

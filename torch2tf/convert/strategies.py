@@ -18,6 +18,7 @@ from torch2tf.convert.signature import (SignaturePlan, TensorBinding, plan_input
                                         read_raw_signature, run_raw, write_serving_saved_model)
 from torch2tf.errors import ConversionError
 from torch2tf.model_spec import InputSpec
+from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.parity import Sample, check_target, summarize_failures
 
 
@@ -53,6 +54,20 @@ def ladder(specs: list[InputSpec], op_types: set[str] = frozenset()) -> list[Str
     return rungs
 
 
+def kept_layout_inputs(strategy: Strategy, specs: list[InputSpec]) -> list[str]:
+    return [s.name for s in specs if strategy.keep_input_layout and 3 <= len(s.shape) <= 5]
+
+
+def prepare_onnx2tf_input(onnx_path: Path, directory: Path, strategy: Strategy,
+                          specs: list[InputSpec]) -> tuple[Path, list[str]]:
+    """The exact graph onnx2tf gets for ``strategy``: a copy, onnxsim'd if asked, then rewritten."""
+    source = copy_onnx(onnx_path, directory)
+    static = {s.name: [1 if d is None else d for d in s.shape] for s in specs} if strategy.static_batch else None
+    if strategy.use_onnxsim:
+        simplify_in_place(source, static)
+    return source, apply_rewrites(source)
+
+
 @dataclass
 class Attempt:
     exporter: str
@@ -75,6 +90,10 @@ class Attempt:
 
     def failed_targets(self) -> int:
         return sum(1 for p in self.parity if not p["passed"])
+
+    @property
+    def onnx2tf_input(self) -> Path:
+        return self.directory / "onnx" / "model.onnx"
 
     def to_json(self) -> dict:
         return {"exporter": self.exporter, "strategy": self.strategy.name, "status": self.status,
@@ -99,6 +118,7 @@ class AttemptContext:
     layout: str
     seed: int
     work_dir: Path
+    tolerances: Tolerances | None = None
 
 
 TFLITE_PRECISIONS = (("tflite_float32", "float32", "fp32"), ("tflite_float16", "float16", "fp16"))
@@ -116,12 +136,8 @@ def try_strategy(onnx_path: Path, exporter: str, strategy: Strategy, ctx: Attemp
     shutil.rmtree(directory, ignore_errors=True)
     attempt.directory = directory
     try:
-        source = copy_onnx(onnx_path, directory / "onnx")
-        static = {s.name: [1 if d is None else d for d in s.shape] for s in ctx.specs} if strategy.static_batch else None
-        if strategy.use_onnxsim:
-            simplify_in_place(source, static)
-        attempt.rewrites = apply_rewrites(source)
-        keep = [s.name for s in ctx.specs if strategy.keep_input_layout and 3 <= len(s.shape) <= 5]
+        source, attempt.rewrites = prepare_onnx2tf_input(onnx_path, directory / "onnx", strategy, ctx.specs)
+        keep = kept_layout_inputs(strategy, ctx.specs)
         request = Onnx2TfRequest(onnx_path=str(source), output_dir=str(directory / "raw"),
                                  static_batch=1 if strategy.static_batch else None,
                                  use_onnxsim=False, keep_shape_input_names=keep,
@@ -138,7 +154,8 @@ def try_strategy(onnx_path: Path, exporter: str, strategy: Strategy, ctx: Attemp
         attempt.plan = plan
         parity_start = time.perf_counter()
         with SavedModelRunner(attempt.saved_model_dir, plan) as runner:
-            attempt.parity.append(check_target("saved_model", runner, ctx.samples, ctx.expected, "fp32"))
+            attempt.parity.append(check_target("saved_model", runner, ctx.samples, ctx.expected, "fp32",
+                                               tolerances=ctx.tolerances))
         attempt.parity += _check_tflite(attempt, inputs, ctx)
         attempt.parity_seconds = time.perf_counter() - parity_start
     except ConversionError as exc:
@@ -176,7 +193,8 @@ def _check_tflite(attempt: Attempt, inputs: list[TensorBinding], ctx: AttemptCon
     for target, precision, preset in TFLITE_PRECISIONS:
         try:
             with TfliteRunner(attempt.tflite_path(precision), inputs, attempt.tflite_outputs) as runner:
-                entries.append(check_target(target, runner, ctx.samples, ctx.expected, preset))
+                entries.append(check_target(target, runner, ctx.samples, ctx.expected, preset,
+                                            tolerances=ctx.tolerances))
         except ConversionError as exc:
             entries.append({"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
                             "samples": [s.name for s in ctx.samples], "outputs": [], "errors": [exc.message]})

@@ -1,22 +1,72 @@
 """The one comparator: every pair of runners is compared here, with named tolerance presets."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+from typing import Callable
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class Tolerance:
-    atol: float
+    """When an output passes. atol None: the error figures are reported but do not gate."""
+
+    atol: float | None
     rtol: float = 0.0
+    min_cosine: float | None = None
+    min_top1: float | None = None  # for classifier-like outputs only
 
 
-# Named presets per precision. An output passes when max |a - b| <= atol + rtol * max |b|.
+# Named presets per precision. An output passes when max |a - b| <= atol + rtol * max |b|, and its
+# cosine similarity and (for classifier-like outputs) top-1 agreement reach the minimums set.
 PRESETS: dict[str, Tolerance] = {
     "fp32": Tolerance(atol=1e-4),
     "fp16": Tolerance(atol=1e-2),
+    "int8": Tolerance(atol=None, min_cosine=0.98, min_top1=0.9),
 }
+TOLERANCE_KEYS = ("atol", "rtol", "min_cosine", "min_top1")
+
+
+def parse_tolerance_override(text: str) -> tuple[str, dict[str, float]]:
+    """``fp32:atol=1e-5`` (a preset) or ``logits:atol=1e-3,rtol=1e-3`` (one output) → (target, values)."""
+    head, sep, body = text.partition(":")
+    if not sep or not head or not body:
+        raise ValueError(f"bad tolerance {text!r}: expected PRESET_OR_OUTPUT:KEY=VALUE[,KEY=VALUE]")
+    values = {}
+    for item in body.split(","):
+        key, eq, value = item.partition("=")
+        if not eq or key not in TOLERANCE_KEYS:
+            raise ValueError(f"bad tolerance {text!r}: {key!r} is not one of {', '.join(TOLERANCE_KEYS)}")
+        try:
+            values[key] = float(value)
+        except ValueError:
+            raise ValueError(f"bad tolerance {text!r}: {value!r} is not a number") from None
+    return head, values
+
+
+@dataclass
+class Tolerances:
+    """Presets with the user's overrides: per preset, and per output name (which wins)."""
+
+    presets: dict[str, Tolerance]
+    per_output: dict[str, dict[str, float]]
+
+    @classmethod
+    def from_overrides(cls, overrides: list[str] | None = None) -> Tolerances:
+        presets = dict(PRESETS)
+        per_output: dict[str, dict[str, float]] = {}
+        for text in overrides or []:
+            target, values = parse_tolerance_override(text)
+            if target in presets:
+                presets[target] = replace(presets[target], **values)
+            else:
+                per_output.setdefault(target, {}).update(values)
+        return cls(presets, per_output)
+
+    def for_output(self, preset: str, output: str) -> Tolerance:
+        base = self.presets[preset]
+        return replace(base, **self.per_output[output]) if output in self.per_output else base
 
 
 @dataclass
@@ -27,10 +77,11 @@ class OutputComparison:
     max_rel: float
     mean_abs: float
     cosine: float
-    atol: float
+    atol: float | None
     rtol: float
     passed: bool
     note: str = ""
+    top1: float | None = None  # top-1 agreement over rows, for classifier-like (batch, classes) outputs
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -39,41 +90,62 @@ class OutputComparison:
 def compare_output(name: str, reference: np.ndarray, actual: np.ndarray, tol: Tolerance) -> OutputComparison:
     """Compare one output; shape mismatches, NaN and Inf are failures, never warnings."""
     shape = list(reference.shape)
+
+    def failed(note: str) -> OutputComparison:
+        inf = float("inf")
+        return OutputComparison(name, shape, inf, inf, inf, 0.0, tol.atol, tol.rtol, False, note)
+
     if reference.shape != actual.shape:
-        return OutputComparison(name, shape, float("inf"), float("inf"), float("inf"), 0.0, tol.atol,
-                                tol.rtol, False, f"shape {list(actual.shape)} != reference {shape}")
+        return failed(f"shape {list(actual.shape)} != reference {shape}")
     ref = reference.astype(np.float64)
     act = actual.astype(np.float64)
     bad_ref, bad_act = ~np.isfinite(ref), ~np.isfinite(act)
     if (bad_act & ~bad_ref).any():
-        return OutputComparison(name, shape, float("inf"), float("inf"), float("inf"), 0.0, tol.atol,
-                                tol.rtol, False, f"{int((bad_act & ~bad_ref).sum())} NaN/Inf values "
-                                "where the reference is finite")
+        return failed(f"{int((bad_act & ~bad_ref).sum())} NaN/Inf values where the reference is finite")
     finite = ~bad_ref
     diff = np.abs(act - ref)[finite]
     max_abs = float(diff.max()) if diff.size else 0.0
     mean_abs = float(diff.mean()) if diff.size else 0.0
     max_rel = float((diff / np.maximum(np.abs(ref[finite]), 1e-12)).max()) if diff.size else 0.0
     cosine = _cosine(ref[finite], act[finite])
-    limit = tol.atol + tol.rtol * (float(np.abs(ref[finite]).max()) if diff.size else 0.0)
-    mismatched_nonfinite = bool((bad_ref & ~np.isclose(ref, act, equal_nan=True)).any())
-    passed = max_abs <= limit and not mismatched_nonfinite
-    note = "" if passed else (f"max abs error {max_abs:.3g} > {limit:.3g}" if max_abs > limit
-                              else "NaN/Inf positions differ from the reference")
-    return OutputComparison(name, shape, max_abs, max_rel, mean_abs, cosine, tol.atol, tol.rtol, passed, note)
+    top1 = _top1_agreement(ref, act)
+    problems = []
+    if tol.atol is not None:
+        limit = tol.atol + tol.rtol * (float(np.abs(ref[finite]).max()) if diff.size else 0.0)
+        if max_abs > limit:
+            problems.append(f"max abs error {max_abs:.3g} > {limit:.3g}")
+    if tol.min_cosine is not None and cosine < tol.min_cosine:
+        problems.append(f"cosine {cosine:.4f} < {tol.min_cosine}")
+    if tol.min_top1 is not None and top1 is not None and top1 < tol.min_top1:
+        problems.append(f"top-1 agreement {top1:.3f} < {tol.min_top1}")
+    if (bad_ref & ~np.isclose(ref, act, equal_nan=True)).any():
+        problems.append("NaN/Inf positions differ from the reference")
+    return OutputComparison(name, shape, max_abs, max_rel, mean_abs, cosine, tol.atol, tol.rtol,
+                            not problems, "; ".join(problems), top1)
+
+
+def _top1_agreement(ref: np.ndarray, act: np.ndarray) -> float | None:
+    """Share of rows whose arg-max agrees, for (batch, classes) float outputs with several classes."""
+    if ref.ndim != 2 or ref.shape[1] < 2 or not np.isfinite(ref).all():
+        return None
+    return float(np.mean(ref.argmax(axis=1) == act.argmax(axis=1)))
 
 
 def compare_outputs(reference: dict[str, np.ndarray], actual: dict[str, np.ndarray],
-                    tol: Tolerance) -> list[OutputComparison]:
-    """Compare every reference output; a missing output is a failure too."""
+                    tol: Tolerance | Callable[[str], Tolerance]) -> list[OutputComparison]:
+    """Compare every reference output; a missing output is a failure too.
+
+    ``tol`` is one Tolerance for all outputs, or a function giving each output's.
+    """
     results = []
     for name, ref in reference.items():
+        tolerance = tol(name) if callable(tol) else tol
         if name not in actual:
             results.append(OutputComparison(name, list(ref.shape), float("inf"), float("inf"), float("inf"),
-                                             0.0, tol.atol, tol.rtol, False,
+                                             0.0, tolerance.atol, tolerance.rtol, False,
                                              f"missing (got {', '.join(actual) or 'nothing'})"))
             continue
-        results.append(compare_output(name, ref, actual[name], tol))
+        results.append(compare_output(name, ref, actual[name], tolerance))
     return results
 
 

@@ -15,7 +15,8 @@ def make_inputs(specs: list[InputSpec], batch: int, seed: int,
 
     Integer inputs named like a mask get ones with a zeroed tail (a padded sequence); other integer
     inputs are token ids below the embedding size read from the model (``vocab_sizes``), so
-    embeddings never index out of range. Floats are standard normal, like normalized images.
+    embeddings never index out of range. Image-like floats (N, 1|3|4, H, W) are pixels in [0, 1)
+    normalized with ImageNet statistics, like a preprocessed photo; other floats are standard normal.
     """
     rng = np.random.default_rng(seed)
     vocab_sizes = vocab_sizes or {}
@@ -30,6 +31,8 @@ def make_inputs(specs: list[InputSpec], batch: int, seed: int,
             else:
                 high = vocab_sizes.get(spec.name, DEFAULT_VOCAB)
                 feeds[spec.name] = rng.integers(0, high, size=shape).astype(spec.dtype)
+        elif len(shape) == 4 and shape[1] in (1, 3, 4):
+            feeds[spec.name] = ((rng.random(shape) - 0.45) / 0.226).astype(spec.dtype)
         else:
             feeds[spec.name] = rng.standard_normal(shape).astype(spec.dtype)
     return feeds

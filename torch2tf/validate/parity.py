@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from torch2tf.validate.compare import PRESETS, OutputComparison, compare_outputs
+from torch2tf.validate.compare import OutputComparison, Tolerances, compare_outputs
 from torch2tf.validate.runners import Runner
 
 
@@ -21,9 +21,13 @@ def reference_outputs(reference: Runner, samples: list[Sample]) -> dict[str, dic
 
 def check_target(target: str, runner: Runner, samples: list[Sample],
                  expected: dict[str, dict[str, np.ndarray]], preset: str,
-                 reference_name: str = "onnxruntime") -> dict:
+                 reference_name: str = "onnxruntime", tolerances: Tolerances | None = None) -> dict:
     """Compare ``runner`` with the reference on every sample; keep the worst figure per output."""
-    tolerance = PRESETS[preset]
+    tolerances = tolerances or Tolerances.from_overrides()
+
+    def tolerance(output: str):
+        return tolerances.for_output(preset, output)
+
     worst: dict[str, OutputComparison] = {}
     errors = []
     for sample in samples:

@@ -32,18 +32,23 @@ class Report:
     parity: list[dict[str, Any]] = field(default_factory=list)
     export: dict[str, Any] = field(default_factory=dict)
     conversion: dict[str, Any] = field(default_factory=dict)
+    localization: dict[str, Any] | None = None
+    regressions: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=tool_versions)
 
     @property
     def passed(self) -> bool:
         stages_ok = all(s["status"] != "failed" for s in self.stages)
-        return stages_ok and bool(self.parity) and all(p["passed"] for p in self.parity)
+        return (stages_ok and bool(self.parity) and all(p["passed"] for p in self.parity)
+                and not self.regressions)
 
     def to_json(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "passed": self.passed, "model": self.model,
                 "inputs": self.inputs, "outputs": self.outputs, "stages": self.stages,
                 "operators": self.operators, "parity": self.parity, "export": self.export,
-                "conversion": self.conversion, "versions": self.versions}
+                "conversion": self.conversion, "localization": self.localization,
+                "regressions": self.regressions, "notes": self.notes, "versions": self.versions}
 
     def write(self, directory: Path) -> None:
         (directory / "report.json").write_text(json.dumps(self.to_json(), indent=2, default=_json_default) + "\n")
@@ -66,26 +71,37 @@ def _fmt(value: float) -> str:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """A page a reviewer understands in ten seconds: verdict, parity table, then the details."""
-    mark = "✅ PASSED" if report["passed"] else "❌ FAILED"
-    failed = [f"{p['target']}/{o['name']}" for p in report["parity"] for o in p["outputs"] if not o["passed"]]
-    lines = [f"# torch2tf report: {report['model']}", "",
-             f"**{mark}** — {len(report['parity'])} artifacts compared against onnxruntime"
-             + (f"; failing: {', '.join(failed)}" if failed else ""), ""]
+    lines = [f"# torch2tf report: {report['model']}", "", summary_line(report), ""]
     conversion = report.get("conversion", {})
     if conversion.get("strategy"):
         lines += [f"Exporter: `{report.get('export', {}).get('exporter', '?')}` · strategy: "
                   f"`{conversion['strategy']}` · serving signature batch: dynamic"
                   + (f" (onnx2tf batch fixed to {conversion['raw_batch']}, restored by mapping over rows)"
                      if conversion.get("raw_batch") else ""), ""]
-    lines += ["## Parity", "", "| target | output | shape | max abs | max rel | mean abs | cosine | atol | |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for target in report["parity"]:
-        for out in target["outputs"]:
-            lines.append(f"| {target['target']} | {out['name']} | {'x'.join(map(str, out['shape']))} | "
-                         f"{_fmt(out['max_abs'])} | {_fmt(out['max_rel'])} | {_fmt(out['mean_abs'])} | "
-                         f"{out['cosine']:.6f} | {out['atol']:g} | {'✓' if out['passed'] else '✗ ' + out.get('note', '')} |")
-    lines += ["", "Samples: " + ", ".join(sorted({s for p in report["parity"] for s in p.get("samples", [])})), ""]
-    lines += ["## Stages", "", "| stage | status | seconds | detail |", "|---|---|---|---|"]
+    lines += parity_table(report)
+    localization = report.get("localization")
+    if localization:
+        lines += ["", "## Where it starts to differ", ""]
+        if localization.get("found") is False:
+            lines.append("No single ONNX node differs on its own (the error accumulates, or the cut "
+                         "graphs could not be compared).")
+        else:
+            lines.append(f"First differing node: **{localization['node']}** ({localization['op_type']}), "
+                         f"tensor `{localization['tensor']}`"
+                         + (f", max abs {_fmt(localization['max_abs'])}" if localization.get("max_abs") is not None else ""))
+            if localization.get("module") or localization.get("source"):
+                lines.append(f"PyTorch: module `{localization.get('module') or '?'}`"
+                             + (f" at `{localization['source']}`" if localization.get("source") else ""))
+            lines.append(f"Found by bisection in {localization['probes']} partial conversions. "
+                         + localization.get("note", ""))
+    if report.get("regressions"):
+        lines += ["", "## Regressions against the baseline", "", "| target | output | figure | baseline | now |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {r['target']} | {r['output']} | {r['figure']} | {_fmt(r['baseline'])} | {_fmt(r['value'])} |"
+                  for r in report["regressions"]]
+    if report.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+    lines += ["", "## Stages", "", "| stage | status | seconds | detail |", "|---|---|---|---|"]
     for stage in report["stages"]:
         lines.append(f"| {stage['name']} | {stage['status']} | {stage['seconds']:.1f} | {stage.get('detail', '')} |")
     attempts = conversion.get("attempts", [])
@@ -101,3 +117,34 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Operators", "", ", ".join(f"{o['op_type']}×{o['count']}" for o in report["operators"])]
     lines += ["", "## Versions", "", ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
     return "\n".join(lines)
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    mark = "✅ PASSED" if report["passed"] else "❌ FAILED"
+    failed = [f"{p['target']}/{o['name']}" for p in report["parity"] for o in p["outputs"] if not o["passed"]]
+    failed += [f"{p['target']} (did not run)" for p in report["parity"] if p.get("errors") and not p["outputs"]]
+    text = f"**{mark}** — {len(report['parity'])} comparisons"
+    if failed:
+        text += f"; failing: {', '.join(failed)}"
+    if report.get("regressions"):
+        text += f"; {len(report['regressions'])} regressions against the baseline"
+    return text
+
+
+def parity_table(report: dict[str, Any]) -> list[str]:
+    """Target × output with ✓/✗ and the figures: what a CI job summary shows."""
+    lines = ["## Parity", "", "| target | vs | output | shape | max abs | max rel | mean abs | cosine | top-1 | atol | |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for target in report["parity"]:
+        for out in target["outputs"]:
+            top1 = "" if out.get("top1") is None else f"{out['top1']:.3f}"
+            atol = "–" if out["atol"] is None else f"{out['atol']:g}"
+            verdict = "✓" if out["passed"] else "✗ " + out.get("note", "")
+            vs = target["reference"] + (" (convert run)" if target.get("carried_over") else "")
+            lines.append(f"| {target['target']} | {vs} | {out['name']} | "
+                         f"{'x'.join(map(str, out['shape']))} | {_fmt(out['max_abs'])} | {_fmt(out['max_rel'])} | "
+                         f"{_fmt(out['mean_abs'])} | {out['cosine']:.6f} | {top1} | {atol} | {verdict} |")
+        for error in target.get("errors", []):
+            lines.append(f"| {target['target']} | {target['reference']} | – | | | | | | | | ✗ {error} |")
+    samples = sorted({s for p in report["parity"] for s in p.get("samples", [])})
+    return lines + ["", "Samples: " + ", ".join(samples)]

@@ -1,0 +1,186 @@
+"""Divergence localization: the first ONNX node whose TensorFlow output differs from onnxruntime's.
+
+onnxruntime runs the exported model (the reference) with every intermediate tensor fetched.
+The TensorFlow side is rebuilt by onnx2tf from the graph it was given, cut at one tensor
+(``output_names_to_interrupt_model_conversion``), and compared with onnxruntime's value of that
+tensor. Bisection over the topological order finds the first differing tensor in about
+log2(nodes) conversions.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from torch2tf.convert.onnx_source import node_source
+from torch2tf.convert.onnx_to_tf import Onnx2TfRequest, copy_onnx, run_onnx2tf
+from torch2tf.errors import ConversionError
+from torch2tf.model_spec import InputSpec
+
+MAX_PROBES = 16
+# Intermediate tensors can be large in magnitude: allow a relative part on top of fp32's atol.
+ATOL, RTOL = 1e-4, 1e-5
+
+
+@dataclass
+class Divergence:
+    node: str
+    op_type: str
+    tensor: str
+    max_abs: float | None
+    module: str = ""
+    source: str = ""
+    probes: int = 0
+    note: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        where = " ".join(x for x in (f"module {self.module}" if self.module else "",
+                                      f"at {self.source}" if self.source else "") if x)
+        figure = f", max abs {self.max_abs:.3g}" if self.max_abs is not None else ""
+        return f"first differing node: {self.node} ({self.op_type}){', ' + where if where else ''}{figure}"
+
+
+@dataclass
+class LocalizeRequest:
+    reference_onnx: Path  # what onnxruntime runs (the export)
+    converted_onnx: Path  # what onnx2tf was given (after onnxsim and rewrites)
+    specs: list[InputSpec]
+    feeds: dict[str, np.ndarray]  # one batch-1 sample
+    static_batch: bool
+    keep_shape_input_names: list[str]
+    unroll_rnn: bool
+    work_dir: Path
+    seed: int = 0
+
+
+def localize_divergence(request: LocalizeRequest) -> Divergence | None:
+    """Bisect for the first differing tensor; None when even the last one matches."""
+    import onnx
+
+    converted = onnx.load(str(request.converted_onnx), load_external_data=False)
+    reference = onnx.load(str(request.reference_onnx), load_external_data=False)
+    reference_producers = {o: n for n in reference.graph.node for o in n.output}
+    candidates = _candidates(converted, set(reference_producers))
+    if not candidates:
+        return None
+    expected = _reference_values(request.reference_onnx, candidates, request.feeds)
+    candidates = [c for c in candidates if c in expected]
+    probes = 0
+    errors: dict[str, float] = {}
+
+    def differs(index: int) -> bool | None:
+        """True/False; None when that cut cannot be compared (it is then dropped)."""
+        nonlocal probes
+        probes += 1
+        name = candidates[index]
+        error = _probe(request, name, expected[name], probes)
+        if error is None:
+            return None
+        errors[name] = error
+        return error > ATOL + RTOL * float(np.abs(expected[name]).max(initial=0.0))
+
+    lo, hi = 0, len(candidates) - 1
+    while True:  # the search needs a differing last tensor
+        if hi < 0 or probes >= MAX_PROBES:
+            return None
+        verdict = differs(hi)
+        if verdict is None:
+            del candidates[hi]
+            hi -= 1
+            continue
+        if not verdict:
+            return None
+        break
+    while lo < hi and probes < MAX_PROBES:
+        mid = (lo + hi) // 2
+        verdict = differs(mid)
+        if verdict is None:
+            del candidates[mid]
+            hi -= 1
+        elif verdict:
+            hi = mid
+        else:
+            lo = mid + 1
+    tensor = candidates[hi]
+    node = next(n for n in converted.graph.node if tensor in n.output)
+    source_node = reference_producers.get(tensor, node)
+    info = node_source(source_node)
+    note = "" if lo == hi else f"stopped after {MAX_PROBES} probes; the divergence is at or before this node"
+    return Divergence(node=source_node.name or node.name, op_type=node.op_type, tensor=tensor,
+                      max_abs=errors.get(tensor), module=info.get("module", ""), source=info.get("source", ""),
+                      probes=probes, note=note)
+
+
+def _candidates(model, reference_tensors: set[str]) -> list[str]:
+    """Float outputs of non-constant nodes, in topological order, that the reference also has."""
+    constant = {i.name for i in model.graph.initializer}
+    float_tensors = _float_tensor_names(model)
+    names = []
+    for node in model.graph.node:
+        if node.op_type == "Constant" or all(i in constant or not i for i in node.input):
+            constant.update(node.output)
+            continue
+        names += [o for o in node.output if o in reference_tensors and o in float_tensors]
+    return names
+
+
+def _float_tensor_names(model) -> set[str]:
+    import onnx
+
+    inferred = onnx.shape_inference.infer_shapes(model)
+    values = list(inferred.graph.value_info) + list(inferred.graph.output)
+    return {v.name for v in values if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
+
+
+def _reference_values(path: Path, names: list[str], feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(path))
+    existing = {o.name for o in model.graph.output}
+    for name in names:
+        if name not in existing:
+            model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    # Graph optimizations could fuse away the tensors we want to read.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    fetch = [n for n in names if n in {o.name for o in session.get_outputs()}]
+    return dict(zip(fetch, session.run(fetch, feeds)))
+
+
+def _probe(request: LocalizeRequest, tensor: str, expected: np.ndarray, index: int) -> float | None:
+    """Convert the graph cut at ``tensor`` and return its max abs error (None: could not compare)."""
+    from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw, channel_first_perm
+
+    directory = request.work_dir / f"probe-{index}"
+    shutil.rmtree(directory, ignore_errors=True)
+    source = copy_onnx(request.converted_onnx, directory / "onnx")
+    onnx2tf_request = Onnx2TfRequest(
+        onnx_path=str(source), output_dir=str(directory / "raw"),
+        static_batch=1 if request.static_batch else None, use_onnxsim=False,
+        keep_shape_input_names=request.keep_shape_input_names,
+        input_shapes={s.name: list(s.shape) for s in request.specs}, seed=request.seed,
+        unroll_rnn=request.unroll_rnn, interrupt_at=[tensor])
+    try:
+        result = run_onnx2tf(onnx2tf_request, directory)
+        raw, raw_inputs = read_raw_signature(result.saved_model_dir)
+        inputs, raw_batch = plan_inputs(request.specs, raw_inputs, request.keep_shape_input_names)
+        values = list(run_raw(raw, inputs, request.feeds, raw_batch).values())
+    except (ConversionError, Exception):  # a cut onnx2tf cannot build: this tensor cannot be compared
+        return None
+    if len(values) != 1:
+        return None
+    value = values[0]
+    best = None
+    for candidate in (value, np.transpose(value, channel_first_perm(value.ndim)) if 3 <= value.ndim <= 5 else None):
+        if candidate is not None and candidate.shape == expected.shape:
+            error = float(np.max(np.abs(candidate.astype(np.float64) - expected))) if expected.size else 0.0
+            best = error if best is None else min(best, error)
+    return best
