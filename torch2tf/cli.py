@@ -71,6 +71,11 @@ def main() -> None:
                    "rtol, min_cosine, min_top1. Example: --tolerance fp16:atol=2e-2 --tolerance logits:rtol=1e-3")
 @click.option("--no-localize", is_flag=True, help="On a parity failure, skip the search for the first "
                                                   "differing ONNX node (it costs a few partial conversions).")
+@click.option("--tflite-builtins-only", is_flag=True,
+              help="Fail (exit 1) when TFLite would need Flex (SELECT_TF_OPS) or custom ops, as mobile apps "
+                   "usually cannot ship them.")
+@click.option("--no-op-check", is_flag=True,
+              help="Convert even when the support table says an operator will not convert.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the parity results as JUnit XML (one testcase per target × output).")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path),
@@ -78,7 +83,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; errors only.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
 def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, tolerances,
-            no_localize, junit, markdown, quiet, as_json):
+            no_localize, tflite_builtins_only, no_op_check, junit, markdown, quiet, as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
     \b
@@ -104,6 +109,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data,
                              force=force, opset=opset, layout=layout, seed=seed, work_dir=work_dir,
                              tolerances=list(tolerances), localize=not no_localize,
+                             tflite_builtins_only=tflite_builtins_only, op_check=not no_op_check,
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
     pipeline = ConvertPipeline(options, on_event=None if quiet else _print_event)
     try:
@@ -121,6 +127,54 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
         verdict = "parity holds" if outcome.passed else "PARITY FAILED"
         click.echo(f"{verdict}; report: {outcome.output / 'report.md'}", err=True)
     sys.exit(EXIT_OK if outcome.passed else EXIT_PARITY)
+
+
+@main.command(context_settings={"max_content_width": 100})
+@click.argument("model")
+@click.option("-i", "--input", "inputs", type=InputSpecParam(), multiple=True,
+              help="A model input as NAME:SHAPE[:DTYPE] (as for convert). Example: --input pixels:Nx3x64x64")
+@click.option("--input-data", type=click.Path(dir_okay=False, path_type=Path),
+              help="An .npz whose arrays describe the inputs when --input is absent.")
+@click.option("--opset", type=click.IntRange(13, 23), default=18, show_default=True, help="ONNX opset for the export.")
+@click.option("--tflite-builtins-only", is_flag=True,
+              help="Count Flex (SELECT_TF_OPS) and TF-only operators as blocking too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the inventory as JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def check(model, inputs, input_data, opset, tflite_builtins_only, as_json, quiet):
+    """Operator compatibility of MODEL, in seconds and before converting.
+
+    Exports MODEL to ONNX (or reads the .onnx), lists every operator with its count, the status
+    measured for it (builtin: TFLite builtin; flex: TFLite needs the Flex delegate; tf_only:
+    SavedModel only; unsupported: onnx2tf cannot convert it) and where in the PyTorch code its
+    nodes come from. Exit 0 when every operator converts, 1 otherwise (naming each blocking op
+    and what to try), 2 on usage errors.
+
+    \b
+    Examples:
+      torch2tf check examples/resnet.py:build --input image:Nx3x224x224
+      torch2tf check model.onnx --json
+      torch2tf check examples/bert.py:build -i input_ids:Nx32:int64 -i attention_mask:Nx32:int64 --tflite-builtins-only
+    """
+    from torch2tf.pipeline import ConvertOptions, ConvertPipeline
+
+    options = ConvertOptions(model=model, output=Path("."), inputs=list(inputs), input_data=input_data, opset=opset,
+                             tflite_builtins_only=tflite_builtins_only)
+    pipeline = ConvertPipeline(options, on_event=None if quiet or as_json else _print_event)
+    try:
+        compat = pipeline.run_check()
+    except Torch2TFError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps({"model": model, "ok": compat.ok, "builtins_only": tflite_builtins_only,
+                               "operators": [op.to_json() for op in compat.ops],
+                               "blocking": [op.op_type for op in compat.blocking]}, indent=2))
+    else:
+        click.echo(compat.table())
+        if compat.blocking:
+            click.echo("\nblocking:\n" + compat.blocking_summary(), err=True)
+        else:
+            click.echo(f"\nall {len(compat.ops)} operator types convert", err=True)
+    sys.exit(EXIT_OK if compat.ok else EXIT_FAILED)
 
 
 @main.command(context_settings={"max_content_width": 100})

@@ -54,3 +54,27 @@ def make_interpreter(path: str, threads: int):
         from ai_edge_litert.interpreter import Interpreter
 
         return Interpreter(model_path=path, num_threads=threads)
+
+
+@contextlib.contextmanager
+def silenced_fds(*fds: int):
+    """Send what C++ code writes to these file descriptors (default stdout and stderr) nowhere."""
+    fds = fds or (1, 2)
+    try:
+        saved = [os.dup(fd) for fd in fds]
+    except OSError:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(os.devnull, "wb") as devnull:
+        for fd in fds:
+            os.dup2(devnull.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip(fds, saved):
+                os.dup2(copy, fd)
+                os.close(copy)

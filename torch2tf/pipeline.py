@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from torch2tf.convert.torch_to_onnx import EXPORTERS
 from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
 from torch2tf.errors import ConversionError, InputSpecError, Torch2TFError, UsageError
 from torch2tf.model_spec import InputSpec, LoadedModel, load_model, resolve_input_specs
+
+if TYPE_CHECKING:
+    from torch2tf.convert.compatibility import Compatibility
 from torch2tf.validate.inputs import VALIDATION_BATCHES, make_inputs, slice_batch
 from torch2tf.validate.parity import Sample, check_target
 from torch2tf.validate.report import Report
@@ -42,6 +45,8 @@ class ConvertOptions:
     work_dir: Path | None = None  # keep intermediate files (every attempt, onnx2tf logs) here
     tolerances: list[str] = field(default_factory=list)  # overrides, e.g. "fp32:atol=1e-5"
     localize: bool = True  # on a parity failure, find the first differing ONNX node
+    tflite_builtins_only: bool = False  # Flex or custom TFLite ops are a failure
+    op_check: bool = True  # stop before onnx2tf when the support table says an op cannot convert
 
 
 @dataclass
@@ -122,6 +127,7 @@ class ConvertPipeline:
             self._stage("parity", self._parity)
             if self.options.localize and _needs_localization(self.report.parity):
                 self._stage("localize", self._localize)
+            self._stage("tflite_ops", self._tflite_truth)
             self._stage("write", self._write)
             self.report.write(self._staging.path)
             write_manifest(self._staging.path, self._manifest_info(), self.report.versions)
@@ -205,20 +211,33 @@ class ConvertPipeline:
         return path
 
     def _check_onnx(self) -> str:
-        from collections import Counter
-
-        import onnx
-
+        from torch2tf.convert.compatibility import inventory, operators_json
         from torch2tf.convert.onnx_checks import check_and_infer_shapes, onnx_output_specs
 
         check_and_infer_shapes(self.onnx_path)
         self.output_specs = onnx_output_specs(self.onnx_path)
         self.report.outputs = [s.to_json() for s in self.output_specs]
-        graph = onnx.load(str(self.onnx_path), load_external_data=False).graph
-        counts = Counter(n.op_type if not n.domain else f"{n.domain}.{n.op_type}" for n in graph.node)
-        self.report.operators = [{"op_type": op, "count": n, "status": "exported", "note": ""}
-                                 for op, n in sorted(counts.items())]
-        return f"{sum(counts.values())} nodes, {len(counts)} op types"
+        self.compatibility = inventory(self.onnx_path, self.options.tflite_builtins_only)
+        self.report.operators = operators_json(self.compatibility)
+        nodes = sum(op.count for op in self.compatibility.ops)
+        if self.options.op_check and not self.compatibility.ok:
+            raise ConversionError("operators that will not convert:\n" + self.compatibility.blocking_summary()
+                                  + "\n\n" + self.compatibility.table(),
+                                  hint="--no-op-check tries anyway")
+        return f"{nodes} nodes, {len(self.compatibility.ops)} op types"
+
+    def run_check(self) -> Compatibility:
+        """``torch2tf check``: load, export, inventory — no conversion, nothing written."""
+        from torch2tf.convert.compatibility import inventory
+
+        self.arrays = load_npz(self.options.input_data) if self.options.input_data else None
+        self.work = Path(tempfile.mkdtemp(prefix="torch2tf-check-")).resolve()
+        try:
+            self._stage("load", self._load)
+            self._stage("export", self._export)
+            return inventory(self.onnx_path, self.options.tflite_builtins_only)
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
 
     def _reference(self, onnx_path: Path) -> dict:
         from torch2tf.validate.parity import reference_outputs
@@ -347,6 +366,26 @@ class ConvertPipeline:
         divergence = localize_divergence(request)
         self.report.localization = divergence.to_json() if divergence else {"found": False}
         return divergence.describe() if divergence else "no single ONNX node differs on its own"
+
+    def _tflite_truth(self) -> str:
+        """What the produced .tflite files really contain; Flex/custom fail with --tflite-builtins-only."""
+        from torch2tf.convert.tflite_ops import read_tflite_ops
+
+        summaries = {}
+        for precision in ("float32", "float16"):
+            target = f"tflite_{precision}"
+            ops = read_tflite_ops(self.chosen.tflite_path(precision))
+            summaries[target] = ops.summary()
+            self.report.operators += [{"op_type": name, "count": count, "status": ops.status_of(name), "note": "",
+                                       "target": target} for name, count in sorted(ops.counts.items())]
+        self.report.conversion["tflite"] = summaries
+        needs = sorted({op for s in summaries.values() for op in s["flex"] + s["custom"]})
+        if needs and self.options.tflite_builtins_only:
+            raise ConversionError(f"the TFLite files need non-builtin ops: {', '.join(needs)}",
+                                  hint="drop --tflite-builtins-only to accept the Flex delegate")
+        first = summaries["tflite_float32"]
+        return (f"{sum(first['ops'].values())} TFLite ops, {first['transpose_count']} TRANSPOSE, "
+                + ("builtin only" if not needs else f"needs {', '.join(needs)}"))
 
     def _write(self) -> str:
         staging = self._staging.path

@@ -31,7 +31,7 @@ def test_lstm_states_static_batch_become_constants(rng):
     x = rng.standard_normal((5, 2, 3)).astype(np.float32)
     before = _run(model, {"X": x})
     note = add_lstm_initial_states(model)
-    assert "1 LSTM" in note
+    assert "1 recurrent node" in note
     lstm = next(n for n in model.graph.node if n.op_type == "LSTM")
     assert lstm.input[5] and lstm.input[6]
     assert lstm.input[5] in {i.name for i in model.graph.initializer}

@@ -23,13 +23,13 @@ def node_source(node: Any) -> dict[str, str]:
             parts = [p for p in ast.literal_eval(scopes) if p]
         except (ValueError, SyntaxError):
             parts = []
-        if len(parts) > 1:
+        if len(parts) > 1 and not parts[-2].startswith("_"):
             info["module"] = parts[-2]
     elif node.name.startswith("/") and node.name.count("/") > 1:
         info["module"] = node.name.strip("/").rsplit("/", 1)[0].split("/")[-1]
     trace = meta.get("pkg.torch.onnx.stack_trace", "")
     user_frames = [(f, ln) for f, ln, _ in _FRAME.findall(trace)
-                   if "site-packages" not in f and "/torch/" not in f]
+                   if "site-packages" not in f and "/torch/" not in f and not f.startswith("torch/")]
     if user_frames:
         path, line = user_frames[-1]
         info["source"] = f"{path}:{line}"

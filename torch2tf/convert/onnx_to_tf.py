@@ -57,13 +57,7 @@ def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAUL
     request_path = work_dir / "onnx2tf_request.json"
     request_path.write_text(json.dumps(asdict(request)))
     log_path = work_dir / "onnx2tf.log"
-    env = dict(os.environ)
-    # onnx2tf runs `onnxsim` as a subprocess: the venv's bin/ must be on PATH.
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [_package_root(), env.get("PYTHONPATH", "")] if p)
+    env = _child_env()
     with open(log_path, "wb") as log:
         try:
             proc = subprocess.run([sys.executable, "-m", "torch2tf.convert.onnx_to_tf", str(request_path)],
@@ -81,6 +75,60 @@ def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAUL
     if missing:
         raise ConversionError(f"onnx2tf finished without writing {', '.join(missing)}: {summarize_log(log_path)}")
     return result
+
+
+def run_onnx2tf_many(requests: list[Onnx2TfRequest], work_dir: Path,
+                     timeout_s: int = DEFAULT_TIMEOUT_S) -> list[str | None]:
+    """Run many small conversions in few child processes (TensorFlow is imported once per child).
+
+    Returns, per request, None on success or the reason it failed. A child that dies mid-batch
+    fails the job it was on; the rest go to a new child.
+    """
+    work_dir = work_dir.resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    results: list[str | None] = [None] * len(requests)
+    pending = list(range(len(requests)))
+    round_ = 0
+    while pending:
+        round_ += 1
+        request_path = work_dir / f"batch-{round_}.json"
+        request_path.write_text(json.dumps([asdict(requests[i]) for i in pending]))
+        log_path = work_dir / f"batch-{round_}.log"
+        with open(log_path, "wb") as log:
+            try:
+                subprocess.run([sys.executable, "-m", "torch2tf.convert.onnx_to_tf", str(request_path)],
+                               cwd=work_dir, env=_child_env(), stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, timeout=timeout_s, check=False)
+            except subprocess.TimeoutExpired:
+                pass
+        done: dict[int, str | None] = {}
+        started = None
+        for line in _ANSI.sub("", log_path.read_text(errors="replace")).splitlines():
+            if line.startswith("TORCH2TF-JOB-START "):
+                started = int(line.split()[1])
+            elif line.startswith("TORCH2TF-JOB-OK "):
+                done[int(line.split()[1])] = None
+            elif line.startswith("TORCH2TF-FAILURE:") and started is not None:
+                done[started] = line.split(":", 1)[1].strip()
+        for position, index in enumerate(pending):
+            if position in done:
+                results[index] = done[position]
+        if started is not None and started not in done:  # the child died on this job
+            results[pending[started]] = "onnx2tf crashed or timed out"
+            done[started] = "crashed"
+        pending = [index for position, index in enumerate(pending) if position not in done]
+    return results
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # onnx2tf runs `onnxsim` as a subprocess: the venv's bin/ must be on PATH.
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [_package_root(), env.get("PYTHONPATH", "")] if p)
+    return env
 
 
 def summarize_log(log_path: Path, max_lines: int = 4) -> str:
@@ -140,28 +188,36 @@ def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
 
 
 def _child_main(request_path: str) -> int:
-    """Entry point of the child process. Prints one TORCH2TF-FAILURE line when it fails."""
+    """Entry point of the child process. Prints one TORCH2TF-FAILURE line per failed conversion."""
     import numpy as np
 
-    request = Onnx2TfRequest(**json.loads(Path(request_path).read_text()))
+    payload = json.loads(Path(request_path).read_text())
+    batch = isinstance(payload, list)
+    requests = [Onnx2TfRequest(**r) for r in (payload if batch else [payload])]
     _forbid_network()
-    # onnx2tf fetches MS-COCO sample images for 4D image inputs (shape estimation, calibration);
-    # hand it our own seeded images instead so no run touches the network.
-    samples = np.random.default_rng(request.seed).random(_SAMPLE_SHAPE, dtype=np.float32)
     import onnx2tf
     import onnx2tf.onnx2tf as onnx2tf_main
 
-    onnx2tf_main.download_test_image_data = lambda: samples.copy()
-    try:
-        onnx2tf.convert(**_onnx2tf_kwargs(request))
-    except SystemExit as exc:
-        print(f"TORCH2TF-FAILURE: onnx2tf stopped (sys.exit({exc.code})) — see its ERROR lines above", flush=True)
-        return 1
-    except BaseException as exc:  # the child must report every failure as one line
-        text = " ".join(str(exc).split())[:400]
-        print(f"TORCH2TF-FAILURE: {type(exc).__name__}: {text}", flush=True)
-        return 1
-    return 0
+    failures = 0
+    for index, request in enumerate(requests):
+        # onnx2tf fetches MS-COCO sample images for 4D image inputs (shape estimation, calibration);
+        # hand it our own seeded images instead so no run touches the network.
+        samples = np.random.default_rng(request.seed).random(_SAMPLE_SHAPE, dtype=np.float32)
+        onnx2tf_main.download_test_image_data = lambda: samples.copy()
+        print(f"TORCH2TF-JOB-START {index}", flush=True)
+        try:
+            onnx2tf.convert(**_onnx2tf_kwargs(request))
+        except SystemExit as exc:
+            print(f"TORCH2TF-FAILURE: onnx2tf stopped (sys.exit({exc.code})) — see its ERROR lines above", flush=True)
+            failures += 1
+            continue
+        except BaseException as exc:  # the child must report every failure as one line
+            text = " ".join(str(exc).split())[:400]
+            print(f"TORCH2TF-FAILURE: {type(exc).__name__}: {text}", flush=True)
+            failures += 1
+            continue
+        print(f"TORCH2TF-JOB-OK {index}", flush=True)
+    return 1 if failures and not batch else 0
 
 
 def _forbid_network() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from torch2tf.errors import ExportError, ModelRunError
+from torch2tf.native_logs import silenced_fds
 from torch2tf.model_spec import InputSpec, LoadedModel
 
 EXPORTERS = ("dynamo", "torchscript")
@@ -90,8 +91,18 @@ def export_onnx(loaded: LoadedModel, specs: list[InputSpec], feeds: dict[str, np
         attempts.append({"exporter": exporter, "status": "ok", "reason": ""})
         return ExportResult(path, exporter, output_names, attempts)
     reasons = "; ".join(f"{a['exporter']}: {a['reason']}" for a in attempts)
+    ops = unexportable_ops(reasons)
+    if ops:
+        raise ExportError(f"PyTorch operator(s) with no ONNX export: {', '.join(ops)} ({reasons})",
+                          hint="replace them with exportable operations, or try another --opset")
     raise ExportError(f"torch.onnx.export failed with every exporter ({reasons})",
                       hint="try another --opset, or check the operator with `torch2tf check`")
+
+
+def unexportable_ops(text: str) -> list[str]:
+    """The aten operators named in exporter errors, e.g. ``aten::linalg_inv``."""
+    names = re.findall(r"aten(?:::|\.)([A-Za-z0-9_]+)", text)
+    return sorted({f"aten::{n}" for n in names if n not in ("default",)})
 
 
 def _reason(exc: BaseException) -> str:
@@ -114,7 +125,8 @@ def _quiet():
     for lg in loggers:
         lg.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        with warnings.catch_warnings(), contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), \
+                silenced_fds():  # the TorchScript exporter dumps whole graphs from C++ on failure
             warnings.simplefilter("ignore")
             yield buffer
     finally:

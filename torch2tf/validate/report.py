@@ -113,8 +113,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     failed_exports = [a for a in export_attempts if a["status"] != "ok"]
     if failed_exports:
         lines += ["", "## Export fallbacks", ""] + [f"- {a['exporter']}: {a['reason']}" for a in failed_exports]
-    if report["operators"]:
-        lines += ["", "## Operators", "", ", ".join(f"{o['op_type']}×{o['count']}" for o in report["operators"])]
+    onnx_ops = [o for o in report["operators"] if not o.get("target")]
+    if onnx_ops:
+        lines += ["", "## Operators", "", "ONNX: " + ", ".join(
+            f"{o['op_type']}×{o['count']}" + ("" if o["status"] in ("builtin", "exported") else f" ({o['status']})")
+            for o in onnx_ops)]
+    for target, summary in conversion.get("tflite", {}).items():
+        kinds = "builtin only" if summary["builtin_only"] else "needs " + ", ".join(summary["flex"] + summary["custom"])
+        lines.append(f"\n{target}: {sum(summary['ops'].values())} ops, {kinds}, "
+                     f"{summary['transpose_count']} TRANSPOSE — "
+                     + ", ".join(f"{k}×{v}" for k, v in summary["ops"].items()))
     lines += ["", "## Versions", "", ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
     return "\n".join(lines)
 

@@ -67,13 +67,14 @@ def reorder_gelu(model: Any) -> str:
 
 
 def _scalar_constants(graph: Any) -> dict[str, float]:
+    import numpy as np
     from onnx import numpy_helper
 
     values = {}
     for init in graph.initializer:
-        array = numpy_helper.to_array(init)
-        if array.size == 1:
-            values[init.name] = float(array.reshape(()))
+        if int(np.prod(init.dims)) != 1 or init.data_location == init.EXTERNAL:
+            continue  # only inline scalars matter (and external weights need their file)
+        values[init.name] = float(numpy_helper.to_array(init).reshape(()))
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             array = numpy_helper.to_array(node.attribute[0].t)

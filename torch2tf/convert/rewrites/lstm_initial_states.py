@@ -1,7 +1,7 @@
-"""Give LSTM nodes explicit zero initial states.
+"""Give recurrent nodes (LSTM, GRU, RNN) explicit zero initial states.
 
 onnx2tf 1.28.8 crashes on a bidirectional LSTM without initial_h/initial_c: ``ops/LSTM.py``
-indexes ``initial_h[1]`` when it is None. onnxsim removes all-zero states the exporters write,
+indexes ``initial_h[1]`` when it is None (``ops/GRU.py`` and ``ops/RNN.py`` likewise). onnxsim removes all-zero states the exporters write,
 so this runs after onnxsim. Zero states are what ONNX assumes when they are absent, so adding
 them computes the same thing. When X's batch size is static the states are constants (Keras'
 RNN needs a known state shape); otherwise they are built from X's shape at run time.
@@ -9,6 +9,11 @@ RNN needs a known state shape); otherwise they are built from X's shape at run t
 from __future__ import annotations
 
 from typing import Any
+
+
+# Input positions of the initial states: LSTM has initial_h and initial_c, GRU and RNN initial_h.
+STATE_INPUTS = {"LSTM": (5, 6), "GRU": (5,), "RNN": (5,)}
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 
 def add_lstm_initial_states(model: Any) -> str:
@@ -20,7 +25,7 @@ def add_lstm_initial_states(model: Any) -> str:
     changed = 0
     new_nodes = []
     for node in graph.node:
-        if node.op_type == "LSTM" and not _has_states(node):
+        if node.op_type in STATE_INPUTS and not _has_states(node):
             attrs = {a.name: a for a in node.attribute}
             hidden = attrs["hidden_size"].i
             direction = attrs["direction"].s.decode() if "direction" in attrs else "forward"
@@ -36,9 +41,14 @@ def add_lstm_initial_states(model: Any) -> str:
             else:
                 state, nodes = _dynamic_zero_state(graph, node.input[0], prefix, directions, hidden, batch_first)
                 new_nodes += nodes
-            inputs = list(node.input) + [""] * (7 - len(node.input))
-            inputs[5] = inputs[5] or state
-            inputs[6] = inputs[6] or state
+            slots = STATE_INPUTS[node.op_type]
+            inputs = list(node.input) + [""] * (max(slots) + 1 - len(node.input))
+            if not inputs[3]:  # onnx2tf also looks up an absent bias by the empty name: zeros, as ONNX assumes
+                bias = np.zeros((directions, 2 * GATES[node.op_type] * hidden), np.float32)
+                graph.initializer.append(numpy_helper.from_array(bias, f"{prefix}_bias"))
+                inputs[3] = f"{prefix}_bias"
+            for slot in slots:
+                inputs[slot] = inputs[slot] or state
             del node.input[:]
             node.input.extend(inputs)
             changed += 1
@@ -47,7 +57,7 @@ def add_lstm_initial_states(model: Any) -> str:
         return ""
     del graph.node[:]
     graph.node.extend(new_nodes)
-    return f"lstm_initial_states: gave {changed} LSTM node(s) explicit zero initial states"
+    return f"lstm_initial_states: gave {changed} recurrent node(s) explicit zero initial states"
 
 
 def _dynamic_zero_state(graph: Any, x: str, prefix: str, directions: int, hidden: int,
@@ -81,4 +91,4 @@ def _known_shapes(model: Any) -> dict[str, list[int | None]]:
 
 def _has_states(node: Any) -> bool:
     inputs = list(node.input)
-    return len(inputs) >= 7 and bool(inputs[5]) and bool(inputs[6])
+    return all(len(inputs) > slot and inputs[slot] for slot in STATE_INPUTS[node.op_type])

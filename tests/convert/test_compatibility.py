@@ -1,0 +1,138 @@
+"""Operator compatibility: the measured table, `check`, the early stop in `convert`, TFLite truth."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.test_examples import EXAMPLES
+from torch2tf.cli import main
+from torch2tf.convert.op_cases import all_cases
+from torch2tf.convert.op_support import STATUSES, load_support_table
+
+BAD_MODELS = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class Spectrum(nn.Module):
+        def forward(self, x):
+            return torch.fft.rfft(x, dim=-1).abs()
+
+
+    class Inverse(nn.Module):
+        def forward(self, x):
+            return torch.linalg.inv(x @ x.transpose(-1, -2) + torch.eye(4))
+
+
+    class RawErf(nn.Module):
+        def forward(self, x):
+            return torch.erf(x) * 2.0
+
+
+    def spectrum():
+        return Spectrum()
+
+
+    def inverse():
+        return Inverse()
+
+
+    def raw_erf():
+        return RawErf()
+''')
+
+
+@pytest.fixture
+def bad_models(tmp_path):
+    path = tmp_path / "bad_models.py"
+    path.write_text(BAD_MODELS)
+    return path
+
+
+def test_shipped_table_covers_100_ops_with_measured_statuses():
+    table = load_support_table()
+    assert len(table["ops"]) >= 100
+    assert {e["status"] for e in table["ops"].values()} <= set(STATUSES)
+    assert table["generated_with"]["onnx2tf"] == "1.28.8"
+    assert set(table["ops"]) == set(all_cases())  # every case measured, nothing hand-written
+    for op in ("Conv", "Gemm", "MatMul", "Softmax", "LayerNormalization", "LSTM", "Resize", "ConvTranspose"):
+        assert table["ops"][op]["status"] == "builtin", op
+
+
+@pytest.mark.slow
+def test_generator_measures_ops(tmp_path):
+    from torch2tf.convert.op_support import measure_ops
+
+    cases = all_cases()
+    results = measure_ops([cases["Relu"], cases["DFT"], cases["Erf"]], tmp_path)
+    assert results["Relu"]["status"] == "builtin" and results["Relu"]["parity"] is True
+    assert results["Relu"]["tflite_ops"] == ["RELU"]
+    assert results["DFT"]["status"] == "unsupported" and "DFT" in results["DFT"]["note"]
+    assert results["Erf"]["status"] == "flex" and "FlexErf" in results["Erf"]["note"]
+
+
+def test_check_names_unconvertible_op_and_source_line(bad_models, cli_runner):
+    result = cli_runner.invoke(main, ["check", f"{bad_models}:spectrum", "-i", "x:Nx16", "-q"])
+    assert result.exit_code == 1
+    assert "DFT" in result.output and "unsupported" in result.output
+    assert f"{bad_models}:8" in result.output  # the rfft line
+
+
+def test_check_names_unexportable_op(bad_models, cli_runner):
+    result = cli_runner.invoke(main, ["check", f"{bad_models}:inverse", "-i", "x:Nx4x4", "-q"])
+    assert result.exit_code == 1
+    assert "aten::linalg_inv" in result.output and "Traceback" not in result.output
+
+
+def test_check_json_and_builtins_only(bad_models, cli_runner):
+    result = cli_runner.invoke(main, ["check", f"{bad_models}:raw_erf", "-i", "x:Nx8", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["ok"] and {o["op_type"]: o["status"] for o in data["operators"]}["Erf"] == "flex"
+    strict = cli_runner.invoke(main, ["check", f"{bad_models}:raw_erf", "-i", "x:Nx8", "--tflite-builtins-only", "-q"])
+    assert strict.exit_code == 1 and "Erf" in strict.output and "Flex" in strict.output
+
+
+def test_convert_stops_before_onnx2tf(bad_models, tmp_path, cli_runner):
+    out = tmp_path / "out"
+    result = cli_runner.invoke(main, ["convert", f"{bad_models}:spectrum", "-i", "x:Nx16", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "operators that will not convert" in result.output and "DFT" in result.output
+    assert f"{bad_models}:8" in result.output
+    assert "[convert]" not in result.output  # stopped before any conversion attempt
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_check_passes_on_every_example(name):
+    model, inputs, _ = EXAMPLES[name]
+    proc = run_cli("check", model, *[a for i in inputs for a in ("--input", i)], "--json", "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["blocking"] == []
+
+
+@pytest.mark.slow
+def test_tflite_truth_in_report(converted):
+    from torch2tf.convert.tflite_ops import read_tflite_ops
+
+    ops = read_tflite_ops(converted / "tflite" / "model_float32.tflite")
+    assert ops.counts["CONV_2D"] == 1 and not ops.flex and not ops.custom
+    report = json.loads((converted / "report.json").read_text())
+    summary = report["conversion"]["tflite"]["tflite_float32"]
+    assert summary["builtin_only"] and summary["transpose_count"] == ops.transposes
+    assert {"op_type": "CONV_2D", "count": 1, "status": "builtin", "note": "", "target": "tflite_float32"} \
+        in report["operators"]
+    assert "TRANSPOSE" in (converted / "report.md").read_text()
+
+
+def test_unreadable_tflite(tmp_path):
+    from torch2tf.convert.tflite_ops import read_tflite_ops
+    from torch2tf.errors import ConversionError
+
+    (tmp_path / "bad.tflite").write_bytes(b"\x00" * 16)
+    with pytest.raises(ConversionError, match="not a readable TFLite flatbuffer"):
+        read_tflite_ops(tmp_path / "bad.tflite")
