@@ -1,0 +1,136 @@
+"""The models a local server serves: REPO's models.config, each version's serving_default.
+
+Errors carry both TF Serving's HTTP status and its gRPC code, so the REST and gRPC front ends
+answer like TF Serving does.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from torch2tf.errors import UsageError
+from torch2tf.serve.repository import CONTAINER_BASE
+
+SIGNATURE = "serving_default"
+
+
+class ServingError(Exception):
+    """A request TF Serving would refuse: ``http_status`` for REST, ``grpc_code`` (name) for gRPC."""
+
+    def __init__(self, http_status: int, grpc_code: str, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.grpc_code = grpc_code
+        self.message = message
+
+
+def invalid(message: str) -> ServingError:
+    return ServingError(400, "INVALID_ARGUMENT", message)
+
+
+@dataclass
+class ServedVersion:
+    name: str
+    version: int
+    path: Path
+    fn: Any = None
+    inputs: dict[str, tuple[list, str]] = field(default_factory=dict)  # name → (shape, numpy dtype)
+    signature_defs: Any = None  # tensorflow SignatureDef map (proto), for metadata
+
+    def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        tf = _tf()
+        unknown = sorted(set(feeds) - set(self.inputs))
+        if unknown:
+            raise invalid(f"input tensor alias not found in signature: {', '.join(unknown)}. Inputs expected to be "
+                          f"in the set {{{', '.join(sorted(self.inputs))}}}.")
+        missing = sorted(set(self.inputs) - set(feeds))
+        if missing:
+            raise invalid(f"Missing input tensor alias: {', '.join(missing)}. Inputs expected to be in the set "
+                          f"{{{', '.join(sorted(self.inputs))}}}.")
+        tensors = {}
+        for name, value in feeds.items():
+            shape, dtype = self.inputs[name]
+            try:
+                value = np.asarray(value).astype(dtype, casting="same_kind" if value.dtype.kind == "f" else "unsafe")
+            except (TypeError, ValueError) as exc:
+                raise invalid(f"input {name}: expects {dtype}: {exc}") from exc
+            if value.ndim != len(shape) or any(d is not None and d != v for d, v in zip(shape, value.shape)):
+                raise invalid(f"input {name}: shape {list(value.shape)} does not match the signature's "
+                              f"{['?' if d is None else d for d in shape]}")
+            tensors[name] = tf.constant(value)
+        try:
+            outputs = self.fn(**tensors)
+        except tf.errors.InvalidArgumentError as exc:
+            raise invalid(exc.message) from exc
+        return {k: v.numpy() for k, v in outputs.items()}
+
+
+def _tf():
+    from torch2tf.native_logs import import_tensorflow
+
+    return import_tensorflow()
+
+
+class ModelRegistry:
+    """Loads every model and version that REPO/models.config names (paths under /models map to REPO)."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.versions: dict[str, dict[int, ServedVersion]] = {}
+        self._lock = threading.Lock()
+        self.load()
+
+    def load(self) -> None:
+        from torch2tf.serve.configs import parse_model_server_config
+
+        config_path = self.repo / "models.config"
+        if not config_path.is_file():
+            raise UsageError(f"{self.repo} is not a model repository (no models.config)",
+                             hint="create it with `torch2tf package`")
+        config = parse_model_server_config(config_path)
+        for entry in config.model_config_list.config:
+            base = Path(entry.base_path)
+            if entry.base_path.startswith(CONTAINER_BASE + "/") or entry.base_path == CONTAINER_BASE:
+                base = self.repo / Path(entry.base_path).relative_to(CONTAINER_BASE)
+            present = sorted(int(p.name) for p in base.iterdir() if p.name.isdigit()) if base.is_dir() else []
+            policy = entry.model_version_policy.WhichOneof("policy_choice")
+            if policy == "specific":
+                chosen = [v for v in entry.model_version_policy.specific.versions if v in present]
+            elif policy == "all":
+                chosen = present
+            else:
+                chosen = present[-max(1, entry.model_version_policy.latest.num_versions or 1):]
+            self.versions[entry.name] = {v: self._load_version(entry.name, v, base / str(v)) for v in chosen}
+
+    def _load_version(self, name: str, version: int, path: Path) -> ServedVersion:
+        from tensorflow.core.protobuf import saved_model_pb2
+
+        tf = _tf()
+        loaded = tf.saved_model.load(str(path))
+        fn = loaded.signatures[SIGNATURE]
+        inputs = {n: (spec.shape.as_list(), np.dtype(spec.dtype.as_numpy_dtype).name)
+                  for n, spec in fn.structured_input_signature[1].items()}
+        proto = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
+        served = ServedVersion(name, version, path, fn, inputs, proto.meta_graphs[0].signature_def)
+        served._keepalive = loaded  # the signature needs its object alive
+        return served
+
+    def get(self, name: str, version: int | None = None) -> ServedVersion:
+        versions = self.versions.get(name)
+        if not versions or (version is not None and version not in versions):
+            what = f"Specific({name}, {version})" if version is not None else f"Latest({name})"
+            raise ServingError(404, "NOT_FOUND", f"Servable not found for request: {what}")
+        return versions[version if version is not None else max(versions)]
+
+    def signature_def_map(self, served: ServedVersion):
+        from tensorflow_serving.apis import get_model_metadata_pb2
+
+        result = get_model_metadata_pb2.SignatureDefMap()
+        for key, value in served.signature_defs.items():
+            if not key.startswith("__"):
+                result.signature_def[key].CopyFrom(value)
+        return result

@@ -1,0 +1,176 @@
+"""``torch2tf smoke``: parity over the wire against any TF Serving-compatible endpoint.
+
+Sends the validation inputs of a convert output over REST (``http://host:8501``) or gRPC
+(``grpc://host:8500``), compares the answers with onnxruntime on the exported ONNX using the same
+comparator as ``validate``, and measures request latency.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from torch2tf.artifacts import read_manifest
+from torch2tf.errors import Torch2TFError, UsageError
+from torch2tf.model_spec import InputSpec
+from torch2tf.validate.compare import Tolerances
+from torch2tf.validate.inputs import make_inputs
+from torch2tf.validate.parity import Sample, check_target, reference_outputs
+from torch2tf.validate.runners import Runner
+
+TIMEOUT_S = 30.0
+
+
+class EndpointError(Torch2TFError):
+    """The endpoint could not be reached or refused a request."""
+
+
+@dataclass
+class SmokeOptions:
+    url: str
+    model: str
+    directory: Path
+    version: int | None = None
+    requests: int = 20
+    seed: int = 0
+    update_report: bool = False
+
+
+class RestRunner(Runner):
+    name = "rest"
+
+    def __init__(self, base: str, model: str, version: int | None, input_names: list[str]) -> None:
+        path = f"/v1/models/{model}" + (f"/versions/{version}" if version else "")
+        self.url = base.rstrip("/") + path + ":predict"
+        self.input_names = input_names
+        self.latencies: list[float] = []
+
+    def infer_impl(self, feeds):
+        body = json.dumps({"inputs": {k: v.tolist() for k, v in feeds.items()}}).encode()
+        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise EndpointError(f"{self.url} answered {exc.code}: {exc.read().decode(errors='replace')[:300]}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise EndpointError(f"cannot reach {self.url}: {getattr(exc, 'reason', exc)}") from exc
+        self.latencies.append(time.perf_counter() - start)
+        outputs = answer["outputs"]
+        if not isinstance(outputs, dict):
+            outputs = {"__single__": outputs}
+        return {k: np.asarray(v) for k, v in outputs.items()}
+
+
+class GrpcRunner(Runner):
+    name = "grpc"
+
+    def __init__(self, target: str, model: str, version: int | None, input_names: list[str]) -> None:
+        from torch2tf.native_logs import import_tensorflow
+
+        import_tensorflow()
+        import grpc
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+        self.channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 1 << 28)])
+        self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
+        self.target, self.model, self.version = target, model, version
+        self.input_names = input_names
+        self.latencies: list[float] = []
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def infer_impl(self, feeds):
+        import grpc
+        from tensorflow_serving.apis import predict_pb2
+
+        from torch2tf.native_logs import import_tensorflow
+
+        tf = import_tensorflow()
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = self.model
+        request.model_spec.signature_name = "serving_default"
+        if self.version:
+            request.model_spec.version.value = self.version
+        for name, value in feeds.items():
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+        start = time.perf_counter()
+        try:
+            response = self.stub.Predict(request, timeout=TIMEOUT_S)
+        except grpc.RpcError as exc:
+            raise EndpointError(f"grpc://{self.target} answered {exc.code().name}: {exc.details()}") from exc
+        self.latencies.append(time.perf_counter() - start)
+        return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
+
+
+def run_smoke(options: SmokeOptions) -> dict:
+    """Parity and latency of the endpoint; returns a report.json parity entry with a latency block."""
+    manifest = read_manifest(options.directory)
+    specs = [InputSpec.from_json(i) for i in manifest["inputs"]]
+    output_names = [o["name"] for o in manifest.get("outputs", [])]
+    runner, target = _runner(options, [s.name for s in specs])
+    from torch2tf.convert.onnx_checks import embedding_sizes
+    from torch2tf.validate.runners import OrtRunner
+
+    vocab = embedding_sizes(options.directory / "model.onnx")
+    dynamic = any(s.dynamic_batch for s in specs)
+    samples = [Sample(f"request-{i}-batch{b}", make_inputs(specs, b, options.seed + i, vocab))
+               for i in range(max(1, options.requests)) for b in [(1, 3)[i % 2] if dynamic else 1]]
+    with OrtRunner(options.directory / "model.onnx") as ort:
+        expected = reference_outputs(ort, samples)
+    if len(output_names) == 1:  # REST columnar answers for one output carry no name
+        runner = _SingleOutputNames(runner, output_names[0])
+    with runner:
+        entry = check_target(target, runner, samples, expected, "fp32", tolerances=Tolerances.from_overrides())
+        latencies = (runner.inner if isinstance(runner, _SingleOutputNames) else runner).latencies
+    if entry.get("errors") and not entry["outputs"]:
+        raise EndpointError(entry["errors"][0])
+    ms = np.array(latencies) * 1000.0
+    entry["endpoint"] = options.url
+    entry["latency_ms"] = {"requests": len(ms), "p50": float(np.percentile(ms, 50)),
+                           "p95": float(np.percentile(ms, 95)), "mean": float(ms.mean())}
+    if options.update_report:
+        _add_to_report(options.directory, entry)
+    return entry
+
+
+class _SingleOutputNames(Runner):
+    def __init__(self, inner: Runner, name: str) -> None:
+        self.inner, self.output_name = inner, name
+        self.input_names = inner.input_names
+        self.name = inner.name
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def infer_impl(self, feeds):
+        outputs = self.inner.infer(feeds)
+        return {self.output_name: next(iter(outputs.values()))} if len(outputs) == 1 else outputs
+
+
+def _runner(options: SmokeOptions, input_names: list[str]) -> tuple[Runner, str]:
+    parsed = urlparse(options.url)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return RestRunner(options.url, options.model, options.version, input_names), "served_rest"
+    if parsed.scheme == "grpc" and parsed.netloc:
+        return GrpcRunner(parsed.netloc, options.model, options.version, input_names), "served_grpc"
+    raise UsageError(f"URL {options.url!r}: use http://HOST:PORT for REST or grpc://HOST:PORT for gRPC")
+
+
+def _add_to_report(directory: Path, entry: dict) -> None:
+    from torch2tf.validate.report import render_markdown
+
+    path = directory / "report.json"
+    report = json.loads(path.read_text())
+    report["parity"] = [p for p in report["parity"] if p["target"] != entry["target"]] + [entry]
+    report["passed"] = all(p["passed"] for p in report["parity"]) and not report.get("regressions")
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    (directory / "report.md").write_text(render_markdown(report))
