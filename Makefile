@@ -20,9 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# Convert, package for TF Serving, serve locally, smoke-test over REST and gRPC.
 demo: $(STAMP)
-	$(BIN)/torch2tf convert examples/resnet.py:build --input image:Nx3x224x224 -o $(DEMO_OUT) --force
-	@echo "Report: $(abspath $(DEMO_OUT))/report.md"
+	BIN=$(BIN) DEMO_OUT=$(DEMO_OUT) bash scripts/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
