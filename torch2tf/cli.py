@@ -74,6 +74,19 @@ def main() -> None:
 @click.option("--tflite-builtins-only", is_flag=True,
               help="Fail (exit 1) when TFLite would need Flex (SELECT_TF_OPS) or custom ops, as mobile apps "
                    "usually cannot ship them.")
+@click.option("--quantize", type=click.Choice(["dynamic", "int8"]), multiple=True,
+              help="Also write a quantized TFLite: dynamic (int8 weights, float activations) and/or int8 (full "
+                   "integer, needs --calibration). Repeatable.")
+@click.option("--calibration", metavar="DATA.npz|IMAGE_DIR|random",
+              help="Representative data for --quantize int8: an .npz named like the inputs, a folder of images "
+                   "(resized, scaled to [0,1], normalized with --mean/--std), or 'random' (warned in the report).")
+@click.option("--int8-io", is_flag=True, help="With --quantize int8: int8 inputs and outputs too (else float I/O).")
+@click.option("--mean", default="0.485,0.456,0.406", show_default=True,
+              help="Per-channel mean for image-folder calibration.")
+@click.option("--std", default="0.229,0.224,0.225", show_default=True,
+              help="Per-channel std for image-folder calibration.")
+@click.option("--strict-quant", is_flag=True,
+              help="A quantized variant below the int8 preset fails the run (exit 3); by default it is reported.")
 @click.option("--no-op-check", is_flag=True,
               help="Convert even when the support table says an operator will not convert.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
@@ -83,7 +96,8 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; errors only.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
 def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, tolerances,
-            no_localize, tflite_builtins_only, no_op_check, junit, markdown, quiet, as_json):
+            no_localize, tflite_builtins_only, quantize, calibration, int8_io, mean, std, strict_quant, no_op_check,
+            junit, markdown, quiet, as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
     \b
@@ -110,6 +124,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
                              force=force, opset=opset, layout=layout, seed=seed, work_dir=work_dir,
                              tolerances=list(tolerances), localize=not no_localize,
                              tflite_builtins_only=tflite_builtins_only, op_check=not no_op_check,
+                             quantize=_quantize_options(quantize, calibration, int8_io, mean, std, strict_quant),
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
     pipeline = ConvertPipeline(options, on_event=None if quiet else _print_event)
     try:
@@ -355,6 +370,63 @@ def smoke(url, model, directory, version, requests, update_report, as_json):
                f"({len(entry['samples'])} requests, max abs {worst:.3g}); latency p50 {latency['p50']:.1f} ms, "
                f"p95 {latency['p95']:.1f} ms", err=True)
     sys.exit(EXIT_OK if entry["passed"] else EXIT_PARITY)
+
+
+@main.command(context_settings={"max_content_width": 100})
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Threads for every runtime (torch, onnxruntime, TensorFlow, TFLite).")
+@click.option("--batch", "batches", default="1", show_default=True, help="Comma-separated batch sizes, e.g. 1,8.")
+@click.option("--rounds", type=click.IntRange(min=3), default=20, show_default=True,
+              help="Timed runs per runtime (interleaved), after 3 warm-up runs.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Also draw a PNG bar chart (matplotlib).")
+def bench(directory, threads, batches, rounds, plot):
+    """Latency, throughput and size of every artifact in DIRECTORY, side by side.
+
+    Torch eager (when MODEL still loads from here), onnxruntime, the SavedModel and every TFLite
+    variant run the same inputs with the same thread count. The table (ratios against
+    onnxruntime) is printed and written into report.json/report.md.
+
+    \b
+    Examples:
+      torch2tf bench out/ --threads 2 --batch 1,8
+      torch2tf bench out/ --plot bench.png
+    """
+    from torch2tf.validate.bench import BenchOptions, bench_table, run_bench
+
+    try:
+        sizes = tuple(int(b) for b in batches.split(","))
+        if any(b < 1 for b in sizes):
+            raise ValueError
+    except ValueError:
+        raise click.UsageError(f"--batch {batches!r}: comma-separated positive integers, e.g. 1,8") from None
+
+    def on_row(row: dict) -> None:
+        click.echo(f"[bench] {row['runtime']:<28} batch {row['batch']}: median {row['median_ms']:.2f} ms", err=True)
+
+    try:
+        result = run_bench(BenchOptions(directory=directory, threads=threads, batches=sizes, rounds=rounds,
+                                        plot=plot), on_row)
+    except Torch2TFError as exc:
+        _fail(exc)
+    click.echo("\n".join(bench_table(result) + [f"- {n}" for n in result["notes"]]))
+
+
+def _quantize_options(mode, calibration, int8_io, mean, std, strict):
+    from torch2tf.convert.quantize import QuantizeOptions
+
+    if not mode:
+        if calibration or int8_io or strict:
+            raise click.UsageError("--calibration, --int8-io and --strict-quant go with --quantize")
+        return None
+    if "int8" in mode and not calibration:
+        raise click.UsageError("--quantize int8 needs --calibration DATA.npz, IMAGE_DIR or 'random'")
+    try:
+        means = tuple(float(v) for v in mean.split(","))
+        stds = tuple(float(v) for v in std.split(","))
+    except ValueError:
+        raise click.UsageError("--mean and --std are comma-separated numbers, e.g. 0.5,0.5,0.5") from None
+    return QuantizeOptions(modes=list(dict.fromkeys(mode)), calibration=calibration, int8_io=int8_io, mean=means, std=stds, strict=strict)
 
 
 def _write_ci_files(report: dict, junit: Path | None, markdown: Path | None) -> None:

@@ -23,6 +23,7 @@ from torch2tf.model_spec import InputSpec, LoadedModel, load_model, resolve_inpu
 
 if TYPE_CHECKING:
     from torch2tf.convert.compatibility import Compatibility
+    from torch2tf.convert.quantize import QuantizeOptions
 from torch2tf.validate.inputs import VALIDATION_BATCHES, make_inputs, slice_batch
 from torch2tf.validate.parity import Sample, check_target
 from torch2tf.validate.report import Report
@@ -47,6 +48,7 @@ class ConvertOptions:
     localize: bool = True  # on a parity failure, find the first differing ONNX node
     tflite_builtins_only: bool = False  # Flex or custom TFLite ops are a failure
     op_check: bool = True  # stop before onnx2tf when the support table says an op cannot convert
+    quantize: QuantizeOptions | None = None  # extra quantized TFLite variants
 
 
 @dataclass
@@ -127,6 +129,8 @@ class ConvertPipeline:
             self._stage("parity", self._parity)
             if self.options.localize and _needs_localization(self.report.parity):
                 self._stage("localize", self._localize)
+            if self.options.quantize is not None:
+                self._stage("quantize", self._quantize)
             self._stage("tflite_ops", self._tflite_truth)
             self._stage("write", self._write)
             self.report.write(self._staging.path)
@@ -367,14 +371,56 @@ class ConvertPipeline:
         self.report.localization = divergence.to_json() if divergence else {"found": False}
         return divergence.describe() if divergence else "no single ONNX node differs on its own"
 
+    def _quantize(self) -> str:
+        """Quantized variants, validated with the int8 preset; a failed int8 conversion keeps the floats."""
+        from torch2tf.convert.quantize import load_calibration, quantize
+        from torch2tf.validate.runners import TfliteRunner
+
+        options = self.options.quantize
+        calibration = load_calibration(options, self.specs, self.options.seed) if "int8" in options.modes else None
+        chosen = self.chosen
+        perms = {b.name: b.perm for b in chosen.plan.inputs}
+        self.quantized: dict[str, Path] = {}
+        produced: dict[str, Path] = {}
+        for mode in options.modes:
+            try:
+                produced.update(quantize(chosen.onnx2tf_input, self.work, mode, options, chosen.strategy, self.specs,
+                                         perms, calibration, self.options.seed))
+            except ConversionError as exc:
+                self.report.notes.append(f"{mode} quantization failed, float artifacts kept: {exc.message}")
+        self.report.notes += options.notes
+        expected = self._reference(chosen.onnx_path)
+        from torch2tf.convert.signature import plan_outputs
+
+        self.quantized_outputs = {}
+        for target, path in produced.items():
+            try:
+                with TfliteRunner(path, chosen.plan.inputs, []) as probe:  # its output names differ
+                    outputs = plan_outputs(self.output_specs, probe.run_raw(self.samples[0].feeds),
+                                           expected[self.samples[0].name])
+                self.quantized_outputs[target] = outputs
+                with TfliteRunner(path, chosen.plan.inputs, outputs) as runner:
+                    entry = check_target(target, runner, self.samples, expected, "int8", tolerances=self.tolerances)
+            except ConversionError as exc:
+                entry = {"target": target, "reference": "onnxruntime", "preset": "int8", "passed": False,
+                         "samples": [s.name for s in self.samples], "outputs": [], "errors": [exc.message]}
+            entry["gating"] = options.strict
+            self.report.parity.append(entry)
+            self.quantized[target] = path
+        verdicts = [f"{p['target']} {'ok' if p['passed'] else 'below the int8 preset'}"
+                    for p in self.report.parity if p["target"] in produced]
+        failed = [n for n in self.report.notes if "quantization failed" in n]
+        return ", ".join(verdicts + failed)
+
     def _tflite_truth(self) -> str:
         """What the produced .tflite files really contain; Flex/custom fail with --tflite-builtins-only."""
         from torch2tf.convert.tflite_ops import read_tflite_ops
 
         summaries = {}
-        for precision in ("float32", "float16"):
-            target = f"tflite_{precision}"
-            ops = read_tflite_ops(self.chosen.tflite_path(precision))
+        files = {f"tflite_{p}": self.chosen.tflite_path(p) for p in ("float32", "float16")}
+        files.update(getattr(self, "quantized", {}))
+        for target, path in files.items():
+            ops = read_tflite_ops(path)
             summaries[target] = ops.summary()
             self.report.operators += [{"op_type": name, "count": count, "status": ops.status_of(name), "note": "",
                                        "target": target} for name, count in sorted(ops.counts.items())]
@@ -398,7 +444,16 @@ class ConvertPipeline:
         (staging / "tflite").mkdir()
         for precision in ("float32", "float16"):
             shutil.copy2(chosen.tflite_path(precision), staging / "tflite" / f"model_{precision}.tflite")
+        for target, path in getattr(self, "quantized", {}).items():
+            shutil.copy2(path, staging / "tflite" / f"model_{target.removeprefix('tflite_')}.tflite")
         return str(self.options.output)
+
+    def _tflite_variants(self) -> dict:
+        strict = bool(self.options.quantize and self.options.quantize.strict)
+        variants = tflite_variants_of(getattr(self, "quantized", {}), strict)
+        for target, outputs in getattr(self, "quantized_outputs", {}).items():
+            variants[target]["outputs"] = [vars(b) for b in outputs]
+        return variants
 
     def _manifest_info(self) -> dict:
         info = {"model": self.options.model, "stages": self.report.stages, "inputs": self.report.inputs,
@@ -407,7 +462,8 @@ class ConvertPipeline:
         if chosen is not None and chosen.plan is not None:
             info["signature"] = chosen.plan.to_json()
             info["tflite"] = {"inputs": [vars(b) for b in chosen.plan.inputs],
-                              "outputs": [vars(b) for b in chosen.tflite_outputs]}
+                              "outputs": [vars(b) for b in chosen.tflite_outputs],
+                              "variants": self._tflite_variants()}
             info["strategy"] = {"exporter": chosen.exporter, **asdict(chosen.strategy)}
         return info
 
@@ -416,6 +472,15 @@ def _failure_text(entry: dict) -> str:
     from torch2tf.validate.parity import summarize_failures
 
     return summarize_failures([entry])
+
+
+def tflite_variants_of(quantized: dict, strict: bool) -> dict:
+    variants = {"tflite_float32": {"path": "tflite/model_float32.tflite", "preset": "fp32", "gating": True},
+                "tflite_float16": {"path": "tflite/model_float16.tflite", "preset": "fp16", "gating": True}}
+    for target in quantized:
+        variants[target] = {"path": f"tflite/model_{target.removeprefix('tflite_')}.tflite", "preset": "int8",
+                            "gating": strict}
+    return variants
 
 
 def _needs_localization(parity: list[dict]) -> bool:

@@ -40,6 +40,8 @@ class Onnx2TfRequest:
     seed: int = 0
     unroll_rnn: bool = False
     interrupt_at: list[str] = field(default_factory=list)  # stop at these ONNX tensors (localization)
+    quantize: str = ""  # "", "dynamic" (int8 weights) or "int8" (full integer, needs calibration)
+    calibration: dict[str, str] = field(default_factory=dict)  # input name → .npy in onnx2tf's (NHWC) layout
 
 
 @dataclass
@@ -157,9 +159,13 @@ def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
         input_onnx_file_path=request.onnx_path, onnx_graph=None, output_folder_path=request.output_dir,
         output_signaturedefs=True, output_h5=False, output_keras_v3=False, output_tfv1_pb=False,
         output_weights=False, copy_onnx_input_output_names_to_tflite=True,
-        output_dynamic_range_quantized_tflite=False, output_integer_quantized_tflite=False,
+        output_dynamic_range_quantized_tflite=request.quantize == "dynamic",
+        output_integer_quantized_tflite=request.quantize == "int8",
         quant_norm_mean="[[[[0.485, 0.456, 0.406]]]]", quant_norm_std="[[[[0.229, 0.224, 0.225]]]]",
-        quant_type="per-channel", custom_input_op_name_np_data_path=None, input_quant_dtype="int8",
+        quant_type="per-channel",
+        # Our calibration data is already normalized model input: mean 0, std 1.
+        custom_input_op_name_np_data_path=[[n, p, 0.0, 1.0] for n, p in request.calibration.items()] or None,
+        input_quant_dtype="int8",
         output_quant_dtype="int8", not_use_onnxsim=not request.use_onnxsim,
         not_use_opname_auto_generate=False, batch_size=None, overwrite_input_shape=overwrite,
         shape_hints=None, no_large_tensor=False, output_nms_with_dynamic_tensor=False,

@@ -166,11 +166,10 @@ def _runner(options: SmokeOptions, input_names: list[str]) -> tuple[Runner, str]
 
 
 def _add_to_report(directory: Path, entry: dict) -> None:
-    from torch2tf.validate.report import render_markdown
+    from torch2tf.validate.validate_dir import update_report_files
 
-    path = directory / "report.json"
-    report = json.loads(path.read_text())
+    report = json.loads((directory / "report.json").read_text())
     report["parity"] = [p for p in report["parity"] if p["target"] != entry["target"]] + [entry]
-    report["passed"] = all(p["passed"] for p in report["parity"]) and not report.get("regressions")
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    (directory / "report.md").write_text(render_markdown(report))
+    report["passed"] = all(p["passed"] for p in report["parity"] if p.get("gating", True)) \
+        and not report.get("regressions")
+    update_report_files(directory, report)

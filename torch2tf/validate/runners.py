@@ -161,12 +161,13 @@ class TfliteRunner(Runner):
         for b in self.inputs:
             detail = self._tflite_input(b)
             value = np.transpose(feeds[b.name], b.perm) if b.perm else feeds[b.name]
-            self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(value.astype(detail["dtype"])))
+            self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(_to_tensor_dtype(value, detail)))
         try:
             self.interpreter.invoke()
         except RuntimeError as exc:
             raise ConversionError(f"TFLite could not run {self.path.name}: {_first_sentence(exc)}") from exc
-        return {d["name"]: self.interpreter.get_tensor(d["index"]) for d in self.interpreter.get_output_details()}
+        return {d["name"]: _from_tensor_dtype(self.interpreter.get_tensor(d["index"]), d)
+                for d in self.interpreter.get_output_details()}
 
     def infer_impl(self, feeds):
         raw = self.run_raw(feeds)
@@ -194,6 +195,23 @@ class TfliteRunner(Runner):
             return next(iter(self._in_details.values()))
         raise ConversionError(f"the TFLite model has no input named {binding.raw_name!r} "
                               f"(it has {', '.join(self._in_details)})")
+
+
+def _to_tensor_dtype(value: np.ndarray, detail: dict) -> np.ndarray:
+    """Quantize float feeds for an int8/uint8 input (full-integer models); plain cast otherwise."""
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    if np.issubdtype(detail["dtype"], np.integer) and np.issubdtype(value.dtype, np.floating) and scale:
+        info = np.iinfo(detail["dtype"])
+        return np.clip(np.round(value / scale + zero_point), info.min, info.max).astype(detail["dtype"])
+    return value.astype(detail["dtype"])
+
+
+def _from_tensor_dtype(value: np.ndarray, detail: dict) -> np.ndarray:
+    """Dequantize an int8/uint8 output of a full-integer model; other outputs unchanged."""
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    if np.issubdtype(value.dtype, np.integer) and scale and value.dtype in (np.int8, np.uint8, np.int16):
+        return ((value.astype(np.float32) - zero_point) * scale).astype(np.float32)
+    return value
 
 
 def _first_sentence(exc: BaseException) -> str:

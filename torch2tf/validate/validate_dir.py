@@ -77,15 +77,22 @@ def validate_directory(options: ValidateOptions, on_stage: Callable[[str, float,
         report.parity.append({**entry, "carried_over": True})
     with SavedModelRunner(directory / "saved_model", plan) as runner:
         report.parity.append(check_target("saved_model", runner, samples, expected, "fp32", tolerances=tolerances))
-    for target, (relative, preset) in TFLITE_TARGETS.items():
+    variants = manifest["tflite"].get("variants") or {t: {"path": p, "preset": pr, "gating": True}
+                                                      for t, (p, pr) in TFLITE_TARGETS.items()}
+    for target, variant in variants.items():
+        preset = variant["preset"]
         try:
-            with TfliteRunner(directory / relative, plan.inputs, tflite_outputs) as runner:
-                report.parity.append(check_target(target, runner, samples, expected, preset, tolerances=tolerances))
+            outputs = [TensorBinding(**b) for b in variant["outputs"]] if "outputs" in variant else tflite_outputs
+            with TfliteRunner(directory / variant["path"], plan.inputs, outputs) as runner:
+                entry = check_target(target, runner, samples, expected, preset, tolerances=tolerances)
         except ConversionError as exc:
             if "cannot load" in exc.message:
                 raise
-            report.parity.append({"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
-                                  "samples": [s.name for s in samples], "outputs": [], "errors": [exc.message]})
+            entry = {"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
+                     "samples": [s.name for s in samples], "outputs": [], "errors": [exc.message]}
+        if not variant.get("gating", True):
+            entry["gating"] = False
+        report.parity.append(entry)
     seconds = time.perf_counter() - start
     report.stages.append({"name": "validate", "status": "ok", "seconds": seconds,
                           "detail": f"{len(samples)} samples"})
@@ -190,9 +197,22 @@ def _localize(directory: Path, manifest: dict, specs: list[InputSpec], sample: S
 
 
 def _write_report_atomically(directory: Path, report: Report, manifest: dict) -> None:
+    previous = json.loads((directory / "report.json").read_text())
+    data = report.to_json()
+    if "benchmark" in previous:  # a later bench run's figures stay until the next bench
+        data["benchmark"] = previous["benchmark"]
+    update_report_files(directory, data, manifest)
+
+
+def update_report_files(directory: Path, report: dict[str, Any], manifest: dict | None = None) -> None:
+    """Replace report.json and report.md atomically; refresh only their entries in manifest.json."""
+    from torch2tf.validate.report import render_markdown
+
+    manifest = manifest or read_manifest(directory)
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=directory))
     try:
-        report.write(staging)
+        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        (staging / "report.md").write_text(render_markdown(report))
         for name in ("report.json", "report.md"):
             os.replace(staging / name, directory / name)
     finally:
