@@ -104,3 +104,21 @@ def test_conversion_runs_without_network(tiny_models, tmp_path):
                    prefix=("unshare", "-n"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert_artifacts(out)
+
+
+def test_static_batch_strategy_restores_dynamic_batch(tiny_models, tmp_path, rng):
+    out = tmp_path / "out"
+    proc = run_cli("convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "--strategy", "static-batch",
+                   "-o", str(out), "-q", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert report["conversion"]["strategy"] == "static-batch" and report["conversion"]["raw_batch"] == 1
+    assert_signature(out, {"image": [None, 3, 8, 8]}, ["output"])
+    assert_served_matches_onnxruntime(out, {"image": rng.standard_normal((5, 3, 8, 8)).astype(np.float32)})
+
+
+def test_unknown_strategy(tiny_models, tmp_path):
+    proc = run_cli("convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "--strategy", "warp-drive",
+                   "-o", str(tmp_path / "out"), "-q")
+    assert proc.returncode == 2 and "dynamic-batch" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -87,6 +87,8 @@ def main() -> None:
               help="Per-channel std for image-folder calibration.")
 @click.option("--strict-quant", is_flag=True,
               help="A quantized variant below the int8 preset fails the run (exit 3); by default it is reported.")
+@click.option("--strategy", help="Try only this conversion strategy (a rung of the ladder, as named in report.md, "
+                                 "e.g. static-batch) instead of walking the ladder.")
 @click.option("--no-op-check", is_flag=True,
               help="Convert even when the support table says an operator will not convert.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
@@ -96,8 +98,8 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; errors only.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
 def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, tolerances,
-            no_localize, tflite_builtins_only, quantize, calibration, int8_io, mean, std, strict_quant, no_op_check,
-            junit, markdown, quiet, as_json):
+            no_localize, tflite_builtins_only, quantize, calibration, int8_io, mean, std, strict_quant, strategy,
+            no_op_check, junit, markdown, quiet, as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
     \b
@@ -123,7 +125,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data,
                              force=force, opset=opset, layout=layout, seed=seed, work_dir=work_dir,
                              tolerances=list(tolerances), localize=not no_localize,
-                             tflite_builtins_only=tflite_builtins_only, op_check=not no_op_check,
+                             tflite_builtins_only=tflite_builtins_only, op_check=not no_op_check, strategy=strategy,
                              quantize=_quantize_options(quantize, calibration, int8_io, mean, std, strict_quant),
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
     pipeline = ConvertPipeline(options, on_event=None if quiet else _print_event)

@@ -49,6 +49,7 @@ class ConvertOptions:
     tflite_builtins_only: bool = False  # Flex or custom TFLite ops are a failure
     op_check: bool = True  # stop before onnx2tf when the support table says an op cannot convert
     quantize: QuantizeOptions | None = None  # extra quantized TFLite variants
+    strategy: str | None = None  # try only this rung of the ladder (e.g. "static-batch")
 
 
 @dataclass
@@ -310,7 +311,13 @@ class ConvertPipeline:
                 continue
             ctx = AttemptContext(self.specs, self.output_specs, self.samples, expected,
                                  self.options.layout, self.options.seed, self.work, self.tolerances)
-            for strategy in ladder(self.specs, {o["op_type"] for o in self.report.operators}):
+            rungs = ladder(self.specs, {o["op_type"] for o in self.report.operators})
+            if self.options.strategy:
+                rungs = [r for r in rungs if r.name == self.options.strategy]
+                if not rungs:
+                    names = ", ".join(r.name for r in ladder(self.specs, {o["op_type"] for o in self.report.operators}))
+                    raise UsageError(f"--strategy {self.options.strategy!r} does not apply here; try one of: {names}")
+            for strategy in rungs:
                 attempt = try_strategy(onnx_path, exporter, strategy, ctx)
                 attempt.export_check = export_check
                 attempt.onnx_path = onnx_path
