@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from torch2tf.convert.compatibility import Compatibility
     from torch2tf.convert.quantize import QuantizeOptions
 from torch2tf.validate.inputs import VALIDATION_BATCHES, make_inputs, slice_batch
-from torch2tf.validate.parity import Sample, check_target
+from torch2tf.validate.parity import Sample, check_target, failed_target
 from torch2tf.validate.report import Report
 
 DEFAULT_OPSET = 18
@@ -409,8 +409,7 @@ class ConvertPipeline:
                 with TfliteRunner(path, chosen.plan.inputs, outputs) as runner:
                     entry = check_target(target, runner, self.samples, expected, "int8", tolerances=self.tolerances)
             except ConversionError as exc:
-                entry = {"target": target, "reference": "onnxruntime", "preset": "int8", "passed": False,
-                         "samples": [s.name for s in self.samples], "outputs": [], "errors": [exc.message]}
+                entry = failed_target(target, "int8", self.samples, exc.message)
             entry["gating"] = options.strict
             self.report.parity.append(entry)
             self.quantized[target] = path

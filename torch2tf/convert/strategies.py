@@ -19,7 +19,7 @@ from torch2tf.convert.signature import (SignaturePlan, TensorBinding, plan_input
 from torch2tf.errors import ConversionError
 from torch2tf.model_spec import InputSpec
 from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.parity import Sample, check_target, summarize_failures
+from torch2tf.validate.parity import Sample, check_target, failed_target, summarize_failures
 
 
 @dataclass(frozen=True)
@@ -186,9 +186,7 @@ def _check_tflite(attempt: Attempt, inputs: list[TensorBinding], ctx: AttemptCon
             attempt.tflite_outputs = plan_outputs(ctx.output_specs, probe.run_raw(first.feeds),
                                                   ctx.expected[first.name])
     except ConversionError as exc:
-        return [{"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
-                 "samples": [s.name for s in ctx.samples], "outputs": [], "errors": [exc.message]}
-                for target, _, preset in TFLITE_PRECISIONS]
+        return [failed_target(target, preset, ctx.samples, exc.message) for target, _, preset in TFLITE_PRECISIONS]
     entries = []
     for target, precision, preset in TFLITE_PRECISIONS:
         try:
@@ -196,6 +194,5 @@ def _check_tflite(attempt: Attempt, inputs: list[TensorBinding], ctx: AttemptCon
                 entries.append(check_target(target, runner, ctx.samples, ctx.expected, preset,
                                             tolerances=ctx.tolerances))
         except ConversionError as exc:
-            entries.append({"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
-                            "samples": [s.name for s in ctx.samples], "outputs": [], "errors": [exc.message]})
+            entries.append(failed_target(target, preset, ctx.samples, exc.message))
     return entries

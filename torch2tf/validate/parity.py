@@ -49,6 +49,12 @@ def check_target(target: str, runner: Runner, samples: list[Sample],
     return entry
 
 
+def failed_target(target: str, preset: str, samples: list[Sample], error: str) -> dict:
+    """The entry of an artifact that could not even run (e.g. TFLite needing Flex ops)."""
+    return {"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
+            "samples": [s.name for s in samples], "outputs": [], "errors": [error]}
+
+
 def _worse(a: OutputComparison, b: OutputComparison) -> bool:
     if a.passed != b.passed:
         return not a.passed

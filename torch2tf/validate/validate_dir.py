@@ -21,7 +21,7 @@ from torch2tf.errors import ConversionError, OutputDirError, UsageError
 from torch2tf.model_spec import InputSpec, check_arrays_match
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.inputs import make_inputs
-from torch2tf.validate.parity import Sample, check_target, reference_outputs
+from torch2tf.validate.parity import Sample, check_target, failed_target, reference_outputs
 from torch2tf.validate.report import SCHEMA_VERSION, Report
 
 TFLITE_TARGETS = {"tflite_float32": ("tflite/model_float32.tflite", "fp32"),
@@ -88,8 +88,7 @@ def validate_directory(options: ValidateOptions, on_stage: Callable[[str, float,
         except ConversionError as exc:
             if "cannot load" in exc.message:
                 raise
-            entry = {"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
-                     "samples": [s.name for s in samples], "outputs": [], "errors": [exc.message]}
+            entry = failed_target(target, preset, samples, exc.message)
         if not variant.get("gating", True):
             entry["gating"] = False
         report.parity.append(entry)
