@@ -122,3 +122,17 @@ def test_unknown_strategy(tiny_models, tmp_path):
                    "-o", str(tmp_path / "out"), "-q")
     assert proc.returncode == 2 and "dynamic-batch" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_opset_seed_and_work_dir(tiny_models, tmp_path):
+    out, work = tmp_path / "out", tmp_path / "work"
+    proc = run_cli("convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "--opset", "19", "--seed", "5",
+                   "--work-dir", str(work), "-o", str(out), "-q", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    import onnx
+
+    written = {o.domain: o.version for o in onnx.load(str(out / "model.onnx"), load_external_data=False).opset_import}
+    assert report["export"]["opset"] == written[""] == 19
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 5
+    assert list(work.glob("torch2tf-work-*/dynamo-dynamic-batch/onnx2tf.log"))  # kept for debugging

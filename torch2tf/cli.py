@@ -56,7 +56,8 @@ def main() -> None:
               show_default=True, help="Output directory; written atomically.")
 @click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
 @click.option("--opset", type=click.IntRange(13, 23), default=18, show_default=True,
-              help="ONNX opset for the export (the TorchScript fallback retries with 17).")
+              help="ONNX opset for the export (the dynamo exporter writes 18 at least; the TorchScript "
+                   "fallback uses 17). The opset really written is in the report.")
 @click.option("--layout", type=click.Choice(["nchw", "nhwc"]), default="nchw", show_default=True,
               help="Layout of the SavedModel signature: nchw keeps PyTorch's layout; nhwc takes and "
                    "returns channel-last tensors (what onnx2tf produces natively).")

@@ -193,7 +193,13 @@ class ConvertPipeline:
                              self.options.opset, names)
         self.onnx_path = result.path
         self.exports[result.exporter] = result.path
-        self.report.export = {"exporter": result.exporter, "opset": self.options.opset, "attempts": result.attempts}
+        written = _default_opset(result.path)
+        self.report.export = {"exporter": result.exporter, "opset": written, "requested_opset": self.options.opset,
+                              "attempts": result.attempts}
+        if written != self.options.opset:
+            # The dynamo exporter writes opset 18 at least; onnx's version converter breaks its graphs.
+            self.report.notes.append(f"--opset {self.options.opset} was requested; the {result.exporter} "
+                                     f"exporter wrote opset {written}")
         fell_back = [a for a in result.attempts if a["status"] != "ok"]
         return f"{result.exporter}" + (f" (after {fell_back[0]['exporter']} failed)" if fell_back else "")
 
@@ -478,6 +484,13 @@ def _failure_text(entry: dict) -> str:
     from torch2tf.validate.parity import summarize_failures
 
     return summarize_failures([entry])
+
+
+def _default_opset(path: Path) -> int:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
 def tflite_variants_of(quantized: dict, strict: bool) -> dict:

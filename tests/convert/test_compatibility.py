@@ -136,3 +136,11 @@ def test_unreadable_tflite(tmp_path):
     (tmp_path / "bad.tflite").write_bytes(b"\x00" * 16)
     with pytest.raises(ConversionError, match="not a readable TFLite flatbuffer"):
         read_tflite_ops(tmp_path / "bad.tflite")
+
+
+def test_convert_builtins_only_stops_on_flex(bad_models, tmp_path, cli_runner):
+    out = tmp_path / "out"
+    result = cli_runner.invoke(main, ["convert", f"{bad_models}:raw_erf", "-i", "x:Nx8", "-o", str(out),
+                                      "--tflite-builtins-only"])
+    assert result.exit_code == 1
+    assert "Erf" in result.output and "flex" in result.output and not out.exists()
