@@ -165,5 +165,11 @@ def parity_table(report: dict[str, Any]) -> list[str]:
                          f"{_fmt(out['mean_abs'])} | {out['cosine']:.6f} | {top1} | {atol} | {verdict} |")
         for error in target.get("errors", []):
             lines.append(f"| {target['target']} | {target['reference']} | – | | | | | | | | ✗ {error} |")
-    samples = sorted({s for p in report["parity"] for s in p.get("samples", [])})
-    return lines + ["", "Samples: " + ", ".join(samples)]
+    samples = sorted({s for p in report["parity"] if "latency_ms" not in p for s in p.get("samples", [])})
+    lines += ["", "Samples: " + ", ".join(samples)]
+    for p in report["parity"]:
+        if "latency_ms" in p:
+            latency = p["latency_ms"]
+            lines.append(f"\n{p['target']} ({p.get('endpoint', '')}): {latency['requests']} requests, latency "
+                         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms")
+    return lines
