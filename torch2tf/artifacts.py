@@ -86,3 +86,21 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise OutputDirError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def tflite_variants(quantized_targets: list[str] = (), strict_quant: bool = False) -> dict[str, dict[str, Any]]:
+    """Where each TFLite variant lives in an output directory and which tolerance preset checks it.
+
+    fp32/fp16 always gate; quantized variants gate only with --strict-quant.
+    """
+    variants = {"tflite_float32": {"path": "tflite/model_float32.tflite", "preset": "fp32", "gating": True},
+                "tflite_float16": {"path": "tflite/model_float16.tflite", "preset": "fp16", "gating": True}}
+    for target in quantized_targets:
+        variants[target] = {"path": f"tflite/model_{target.removeprefix('tflite_')}.tflite", "preset": "int8",
+                            "gating": strict_quant}
+    return variants
+
+
+def manifest_tflite_variants(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The variants a manifest lists (older manifests list none: the float pair)."""
+    return manifest["tflite"].get("variants") or tflite_variants()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from torch2tf.convert.torch_to_onnx import EXPORTERS
-from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
+from torch2tf.artifacts import StagingDir, check_output_dir, tflite_variants, write_manifest
 from torch2tf.errors import ConversionError, InputSpecError, Torch2TFError, UsageError
 from torch2tf.model_spec import InputSpec, LoadedModel, load_model, resolve_input_specs
 
@@ -186,7 +186,7 @@ class ConvertPipeline:
             self.exports["onnx"] = self.onnx_path
             return f"using {self.loaded.onnx_path}"
         for sample in self.samples:
-            run_forward(self.loaded, sample.feeds)
+            run_forward(self.loaded.module, sample.feeds)
         names = self.options.output_names or output_names_of(self.loaded, self.samples[0].feeds)
         self.output_names = names
         result = export_onnx(self.loaded, self.specs, self.samples[0].feeds, self._export_path("primary"),
@@ -327,6 +327,7 @@ class ConvertPipeline:
                 attempt = try_strategy(onnx_path, exporter, strategy, ctx)
                 attempt.export_check = export_check
                 attempt.onnx_path = onnx_path
+                attempt.expected = expected
                 if export_check is not None and not export_check["passed"]:
                     attempt.status = "parity-failed"
                     attempt.reason = "export differs from torch; " + attempt.reason
@@ -387,6 +388,7 @@ class ConvertPipeline:
     def _quantize(self) -> str:
         """Quantized variants, validated with the int8 preset; a failed int8 conversion keeps the floats."""
         from torch2tf.convert.quantize import load_calibration, quantize
+        from torch2tf.convert.strategies import plan_tflite_outputs
         from torch2tf.validate.runners import TfliteRunner
 
         options = self.options.quantize
@@ -402,15 +404,11 @@ class ConvertPipeline:
             except ConversionError as exc:
                 self.report.notes.append(f"{mode} quantization failed, float artifacts kept: {exc.message}")
         self.report.notes += options.notes
-        expected = self._reference(chosen.onnx_path)
-        from torch2tf.convert.signature import plan_outputs
-
+        expected = chosen.expected
         self.quantized_outputs = {}
         for target, path in produced.items():
             try:
-                with TfliteRunner(path, chosen.plan.inputs, []) as probe:  # its output names differ
-                    outputs = plan_outputs(self.output_specs, probe.run_raw(self.samples[0].feeds),
-                                           expected[self.samples[0].name])
+                outputs = plan_tflite_outputs(path, chosen.plan.inputs, self.output_specs, self.samples[0], expected)
                 self.quantized_outputs[target] = outputs
                 with TfliteRunner(path, chosen.plan.inputs, outputs) as runner:
                     entry = check_target(target, runner, self.samples, expected, "int8", tolerances=self.tolerances)
@@ -454,15 +452,15 @@ class ConvertPipeline:
                 shutil.copy2(path, staging / path.name)
         shutil.copytree(chosen.saved_model_dir, staging / "saved_model")
         (staging / "tflite").mkdir()
-        for precision in ("float32", "float16"):
-            shutil.copy2(chosen.tflite_path(precision), staging / "tflite" / f"model_{precision}.tflite")
-        for target, path in getattr(self, "quantized", {}).items():
-            shutil.copy2(path, staging / "tflite" / f"model_{target.removeprefix('tflite_')}.tflite")
+        produced = {f"tflite_{p}": chosen.tflite_path(p) for p in ("float32", "float16")}
+        produced.update(getattr(self, "quantized", {}))
+        for target, variant in self._tflite_variants().items():
+            shutil.copy2(produced[target], staging / variant["path"])
         return str(self.options.output)
 
     def _tflite_variants(self) -> dict:
         strict = bool(self.options.quantize and self.options.quantize.strict)
-        variants = tflite_variants_of(getattr(self, "quantized", {}), strict)
+        variants = tflite_variants(list(getattr(self, "quantized", {})), strict)
         for target, outputs in getattr(self, "quantized_outputs", {}).items():
             variants[target]["outputs"] = [vars(b) for b in outputs]
         return variants
@@ -491,15 +489,6 @@ def _default_opset(path: Path) -> int:
 
     model = onnx.load(str(path), load_external_data=False)
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-
-
-def tflite_variants_of(quantized: dict, strict: bool) -> dict:
-    variants = {"tflite_float32": {"path": "tflite/model_float32.tflite", "preset": "fp32", "gating": True},
-                "tflite_float16": {"path": "tflite/model_float16.tflite", "preset": "fp16", "gating": True}}
-    for target in quantized:
-        variants[target] = {"path": f"tflite/model_{target.removeprefix('tflite_')}.tflite", "preset": "int8",
-                            "gating": strict}
-    return variants
 
 
 def _needs_localization(parity: list[dict]) -> bool:

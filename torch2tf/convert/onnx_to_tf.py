@@ -56,21 +56,14 @@ def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAUL
     """Run onnx2tf in a child process; raise ConversionError with its last meaningful lines."""
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    request_path = work_dir / "onnx2tf_request.json"
-    request_path.write_text(json.dumps(asdict(request)))
     log_path = work_dir / "onnx2tf.log"
-    env = _child_env()
-    with open(log_path, "wb") as log:
-        try:
-            proc = subprocess.run([sys.executable, "-m", "torch2tf.convert.onnx_to_tf", str(request_path)],
-                                  cwd=work_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise ConversionError(f"onnx2tf did not finish within {timeout_s} s") from exc
+    returncode = _run_child(asdict(request), work_dir / "onnx2tf_request.json", log_path, timeout_s)
+    if returncode is None:
+        raise ConversionError(f"onnx2tf did not finish within {timeout_s} s")
     out = Path(request.output_dir)
     stem = Path(request.onnx_path).stem
     result = Onnx2TfResult(out, out / f"{stem}_float32.tflite", out / f"{stem}_float16.tflite", log_path)
-    if proc.returncode != 0:
+    if returncode != 0:
         raise ConversionError(f"onnx2tf failed: {summarize_log(log_path)}")
     missing = [p.name for p in (out / "saved_model.pb", result.tflite_float32, result.tflite_float16)
                if not p.exists()]
@@ -93,16 +86,8 @@ def run_onnx2tf_many(requests: list[Onnx2TfRequest], work_dir: Path,
     round_ = 0
     while pending:
         round_ += 1
-        request_path = work_dir / f"batch-{round_}.json"
-        request_path.write_text(json.dumps([asdict(requests[i]) for i in pending]))
         log_path = work_dir / f"batch-{round_}.log"
-        with open(log_path, "wb") as log:
-            try:
-                subprocess.run([sys.executable, "-m", "torch2tf.convert.onnx_to_tf", str(request_path)],
-                               cwd=work_dir, env=_child_env(), stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, timeout=timeout_s, check=False)
-            except subprocess.TimeoutExpired:
-                pass
+        _run_child([asdict(requests[i]) for i in pending], work_dir / f"batch-{round_}.json", log_path, timeout_s)
         done: dict[int, str | None] = {}
         started = None
         for line in _ANSI.sub("", log_path.read_text(errors="replace")).splitlines():
@@ -115,11 +100,28 @@ def run_onnx2tf_many(requests: list[Onnx2TfRequest], work_dir: Path,
         for position, index in enumerate(pending):
             if position in done:
                 results[index] = done[position]
-        if started is not None and started not in done:  # the child died on this job
+        if started is None:  # the child died before its first job: nothing more will come of retrying
+            reason = f"onnx2tf child failed to start: {summarize_log(log_path)}"
+            for index in pending:
+                results[index] = reason
+            return results
+        if started not in done:  # the child died on this job
             results[pending[started]] = "onnx2tf crashed or timed out"
             done[started] = "crashed"
         pending = [index for position, index in enumerate(pending) if position not in done]
     return results
+
+
+def _run_child(payload: dict | list, request_path: Path, log_path: Path, timeout_s: int) -> int | None:
+    """Run this module as a child on ``payload``; its output goes to ``log_path``. None: timed out."""
+    request_path.write_text(json.dumps(payload))
+    with open(log_path, "wb") as log:
+        try:
+            return subprocess.run([sys.executable, "-m", "torch2tf.convert.onnx_to_tf", str(request_path)],
+                                  cwd=request_path.parent, env=_child_env(), stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=timeout_s, check=False).returncode
+        except subprocess.TimeoutExpired:
+            return None
 
 
 def _child_env() -> dict[str, str]:

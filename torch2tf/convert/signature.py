@@ -101,7 +101,7 @@ def plan_outputs(output_specs: list[InputSpec], raw_outputs: dict[str, np.ndarra
         want = reference[spec.name]
         best = None
         for raw_name, value in free.items():
-            for perm in _candidate_perms(value.ndim):
+            for perm in candidate_perms(value.ndim):
                 got = value if perm is None else np.transpose(value, perm)
                 if got.shape != want.shape:
                     continue
@@ -119,7 +119,8 @@ def plan_outputs(output_specs: list[InputSpec], raw_outputs: dict[str, np.ndarra
     return bindings
 
 
-def _candidate_perms(rank: int) -> list[list[int] | None]:
+def candidate_perms(rank: int) -> list[list[int] | None]:
+    """The layouts an onnx2tf output can be in: as ONNX has it, or channel-last for rank 3-5."""
     return [None, channel_first_perm(rank)] if 3 <= rank <= 5 else [None]
 
 
@@ -155,11 +156,13 @@ def run_raw(raw: object, inputs: list[TensorBinding], feeds: dict[str, np.ndarra
     return {k: np.concatenate(v, axis=0) for k, v in results.items()}
 
 
-def write_serving_saved_model(raw_dir: Path, out_dir: Path, plan: SignaturePlan, specs: list[InputSpec]) -> None:
-    """Save a SavedModel whose serving_default follows ``plan`` (names, layout, dtypes, dynamic batch)."""
+def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, specs: list[InputSpec]) -> None:
+    """Save a SavedModel whose serving_default follows ``plan`` (names, layout, dtypes, dynamic batch).
+
+    ``raw`` is onnx2tf's SavedModel as loaded by ``read_raw_signature``; it is wrapped, not reloaded.
+    """
     tf = import_tensorflow()
 
-    raw = tf.saved_model.load(str(raw_dir))
     raw_fn = raw.signatures["serving_default"]
     by_name = {s.name: s for s in specs}
     nhwc = plan.layout == "nhwc"

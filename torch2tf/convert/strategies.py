@@ -83,6 +83,7 @@ class Attempt:
     parity_seconds: float = 0.0
     export_check: dict | None = None  # torch vs onnxruntime for the ONNX this attempt converted
     onnx_path: Path | None = None
+    expected: dict | None = None  # onnxruntime's outputs on the samples, for that ONNX
 
     @property
     def produced_artifacts(self) -> bool:
@@ -150,7 +151,7 @@ def try_strategy(onnx_path: Path, exporter: str, strategy: Strategy, ctx: Attemp
         raw_outputs = run_raw(raw, inputs, first.feeds, raw_batch)
         outputs = plan_outputs(ctx.output_specs, raw_outputs, ctx.expected[first.name])
         plan = SignaturePlan(inputs, outputs, raw_batch, ctx.layout)
-        write_serving_saved_model(result.saved_model_dir, attempt.saved_model_dir, plan, ctx.specs)
+        write_serving_saved_model(raw, attempt.saved_model_dir, plan, ctx.specs)
         attempt.plan = plan
         parity_start = time.perf_counter()
         with SavedModelRunner(attempt.saved_model_dir, plan) as runner:
@@ -176,15 +177,22 @@ def try_strategy(onnx_path: Path, exporter: str, strategy: Strategy, ctx: Attemp
     return attempt
 
 
+def plan_tflite_outputs(path: Path, inputs: list[TensorBinding], output_specs: list[InputSpec], sample: Sample,
+                        expected: dict) -> list[TensorBinding]:
+    """onnx2tf names each .tflite file's outputs its own way: bind them by value on one sample."""
+    from torch2tf.validate.runners import TfliteRunner
+
+    with TfliteRunner(path, inputs, []) as probe:
+        return plan_outputs(output_specs, probe.run_raw(sample.feeds), expected[sample.name])
+
+
 def _check_tflite(attempt: Attempt, inputs: list[TensorBinding], ctx: AttemptContext) -> list[dict]:
     """Parity of both TFLite files; a file TFLite cannot run (e.g. Flex ops) fails its target."""
     from torch2tf.validate.runners import TfliteRunner
 
-    first = ctx.samples[0]
     try:
-        with TfliteRunner(attempt.tflite_path("float32"), inputs, []) as probe:
-            attempt.tflite_outputs = plan_outputs(ctx.output_specs, probe.run_raw(first.feeds),
-                                                  ctx.expected[first.name])
+        attempt.tflite_outputs = plan_tflite_outputs(attempt.tflite_path("float32"), inputs, ctx.output_specs,
+                                                     ctx.samples[0], ctx.expected)
     except ConversionError as exc:
         return [failed_target(target, preset, ctx.samples, exc.message) for target, _, preset in TFLITE_PRECISIONS]
     entries = []

@@ -29,14 +29,14 @@ class ExportResult:
     attempts: list[dict[str, str]]  # every exporter tried, with why it failed
 
 
-def run_forward(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+def run_forward(module: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
     """Run the torch model on numpy feeds; raise ModelRunError naming the shapes on failure."""
     import torch
 
     args = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in feeds.values())
     try:
         with torch.no_grad():
-            result = loaded.module(*args)
+            result = module(*args)
     except Exception as exc:
         shapes = ", ".join(f"{n}={'x'.join(map(str, a.shape))}:{a.dtype}" for n, a in feeds.items())
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -166,10 +166,10 @@ def _runner(options: SmokeOptions, input_names: list[str]) -> tuple[Runner, str]
 
 
 def _add_to_report(directory: Path, entry: dict) -> None:
+    from torch2tf.validate.report import report_passed
     from torch2tf.validate.validate_dir import update_report_files
 
     report = json.loads((directory / "report.json").read_text())
     report["parity"] = [p for p in report["parity"] if p["target"] != entry["target"]] + [entry]
-    report["passed"] = all(p["passed"] for p in report["parity"] if p.get("gating", True)) \
-        and not report.get("regressions")
+    report["passed"] = report_passed(report["stages"], report["parity"], report.get("regressions", []))
     update_report_files(directory, report)

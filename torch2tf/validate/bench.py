@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from torch2tf.artifacts import read_manifest
+from torch2tf.artifacts import manifest_tflite_variants, read_manifest
 from torch2tf.convert.signature import SignaturePlan, TensorBinding
 from torch2tf.errors import Torch2TFError, UsageError
 from torch2tf.model_spec import InputSpec
@@ -93,9 +93,7 @@ def _runners(directory: Path, manifest: dict, plan: SignaturePlan, threads: int)
     saved = directory / "saved_model"
     runners["saved_model"] = (SavedModelRunner(saved, plan), sum(p.stat().st_size for p in saved.rglob("*") if p.is_file()))
     default_outputs = [TensorBinding(**b) for b in manifest["tflite"]["outputs"]]
-    variants = manifest["tflite"].get("variants") or {
-        "tflite_float32": {"path": "tflite/model_float32.tflite"}, "tflite_float16": {"path": "tflite/model_float16.tflite"}}
-    for target, variant in variants.items():
+    for target, variant in manifest_tflite_variants(manifest).items():
         outputs = [TensorBinding(**b) for b in variant.get("outputs", [])] or default_outputs
         path = directory / variant["path"]
         runners[target] = (TfliteRunner(path, plan.inputs, outputs, threads=threads), path.stat().st_size)

@@ -157,7 +157,7 @@ def _reference_values(path: Path, names: list[str], feeds: dict[str, np.ndarray]
 
 def _probe(request: LocalizeRequest, tensor: str, expected: np.ndarray, index: int) -> float | None:
     """Convert the graph cut at ``tensor`` and return its max abs error (None: could not compare)."""
-    from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw, channel_first_perm
+    from torch2tf.convert.signature import candidate_perms, plan_inputs, read_raw_signature, run_raw
 
     directory = request.work_dir / f"probe-{index}"
     shutil.rmtree(directory, ignore_errors=True)
@@ -179,8 +179,9 @@ def _probe(request: LocalizeRequest, tensor: str, expected: np.ndarray, index: i
         return None
     value = values[0]
     best = None
-    for candidate in (value, np.transpose(value, channel_first_perm(value.ndim)) if 3 <= value.ndim <= 5 else None):
-        if candidate is not None and candidate.shape == expected.shape:
+    for perm in candidate_perms(value.ndim):
+        candidate = value if perm is None else np.transpose(value, perm)
+        if candidate.shape == expected.shape:
             error = float(np.max(np.abs(candidate.astype(np.float64) - expected))) if expected.size else 0.0
             best = error if best is None else min(best, error)
     return best

@@ -22,6 +22,16 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
+def report_passed(stages: list[dict], parity: list[dict], regressions: list[dict]) -> bool:
+    """The verdict: no failed stage, some parity checked, every gating target within tolerance.
+
+    Quantized variants gate only when asked (--strict-quant): their failure is reported, not fatal.
+    """
+    stages_ok = all(s["status"] != "failed" for s in stages)
+    return stages_ok and bool(parity) and all(p["passed"] for p in parity if p.get("gating", True)) \
+        and not regressions
+
+
 @dataclass
 class Report:
     model: str
@@ -39,10 +49,7 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        stages_ok = all(s["status"] != "failed" for s in self.stages)
-        # Quantized variants gate only when asked (--strict-quant): their failure is reported, not fatal.
-        return (stages_ok and bool(self.parity) and all(p["passed"] for p in self.parity if p.get("gating", True))
-                and not self.regressions)
+        return report_passed(self.stages, self.parity, self.regressions)
 
     def to_json(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "passed": self.passed, "model": self.model,

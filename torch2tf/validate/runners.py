@@ -51,9 +51,7 @@ class TorchRunner(Runner):
     def infer_impl(self, feeds):
         from torch2tf.convert.torch_to_onnx import run_forward
 
-        from torch2tf.model_spec import LoadedModel
-
-        values = run_forward(LoadedModel("", "callable", module=self.module), feeds)
+        values = run_forward(self.module, feeds)
         return dict(zip(self.output_names, values))
 
 

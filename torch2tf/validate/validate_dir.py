@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from torch2tf.artifacts import read_manifest, sha256_of
+from torch2tf.artifacts import manifest_tflite_variants, read_manifest, sha256_of
 from torch2tf.convert.signature import SignaturePlan, TensorBinding
 from torch2tf.errors import ConversionError, OutputDirError, UsageError
 from torch2tf.model_spec import InputSpec, check_arrays_match
@@ -24,8 +24,6 @@ from torch2tf.validate.inputs import make_inputs
 from torch2tf.validate.parity import Sample, check_target, failed_target, reference_outputs
 from torch2tf.validate.report import SCHEMA_VERSION, Report
 
-TFLITE_TARGETS = {"tflite_float32": ("tflite/model_float32.tflite", "fp32"),
-                  "tflite_float16": ("tflite/model_float16.tflite", "fp16")}
 DEFAULT_REGRESSION_FACTOR = 2.0
 # Errors below this are noise: a regression needs to exceed factor × max(baseline, floor).
 REGRESSION_FLOOR = 1e-6
@@ -77,9 +75,7 @@ def validate_directory(options: ValidateOptions, on_stage: Callable[[str, float,
         report.parity.append({**entry, "carried_over": True})
     with SavedModelRunner(directory / "saved_model", plan) as runner:
         report.parity.append(check_target("saved_model", runner, samples, expected, "fp32", tolerances=tolerances))
-    variants = manifest["tflite"].get("variants") or {t: {"path": p, "preset": pr, "gating": True}
-                                                      for t, (p, pr) in TFLITE_TARGETS.items()}
-    for target, variant in variants.items():
+    for target, variant in manifest_tflite_variants(manifest).items():
         preset = variant["preset"]
         try:
             outputs = [TensorBinding(**b) for b in variant["outputs"]] if "outputs" in variant else tflite_outputs
