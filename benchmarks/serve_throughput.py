@@ -33,11 +33,11 @@ def main() -> int:
     args = parser.parse_args()
 
     from torch2tf.artifacts import read_manifest
-    from torch2tf.model_spec import InputSpec
+    from torch2tf.inputs import make_inputs
     from torch2tf.native_logs import import_tensorflow
-    from torch2tf.validate.inputs import make_inputs
+    from torch2tf.specs import TensorSpec
 
-    specs = [InputSpec.from_json(i) for i in read_manifest(args.directory)["inputs"]]
+    specs = [TensorSpec.from_json(i) for i in read_manifest(args.directory)["inputs"]]
     feeds = make_inputs(specs, 1, seed=0)
     proc = subprocess.Popen([sys.executable, "-m", "torch2tf", "serve", str(args.repo), "--rest-port", "0",
                              "--grpc-port", "0"], stderr=subprocess.PIPE, text=True,

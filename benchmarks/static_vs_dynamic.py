@@ -34,9 +34,9 @@ def main() -> int:
         dirs[strategy] = args.out / strategy
         subprocess.run([sys.executable, "-m", "torch2tf", "convert", args.model, "--input", args.input, "-o",
                         str(dirs[strategy]), "--force", "-q", "--strategy", strategy], check=True, cwd=ROOT)
-    from torch2tf.model_spec import parse_input_spec
+    from torch2tf.inputs import make_inputs
     from torch2tf.native_logs import import_tensorflow
-    from torch2tf.validate.inputs import make_inputs
+    from torch2tf.specs import parse_input_spec
 
     tf = import_tensorflow()
     fns = {k: tf.saved_model.load(str(d / "saved_model")).signatures["serving_default"] for k, d in dirs.items()}

@@ -7,8 +7,8 @@ import pytest
 
 from tests.artifacts_check import assert_artifacts, assert_served_matches_onnxruntime, assert_signature
 from tests.conftest import REPO, run_cli
-from torch2tf.model_spec import parse_input_spec
-from torch2tf.validate.inputs import make_inputs
+from torch2tf.inputs import make_inputs
+from torch2tf.specs import parse_input_spec
 
 EXAMPLES = {
     # name: (MODEL, --input values, output names)
@@ -51,7 +51,7 @@ def test_example_converts_with_parity(name, tmp_path, parity_collector):
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = assert_artifacts(out)
     assert json.loads(proc.stdout) == report
-    from torch2tf.validate.report import parity_table, summary_line
+    from torch2tf.validate.markdown import parity_table, summary_line
 
     conversion = report["conversion"]
     parity_collector[name] = "\n".join([summary_line(report), "",
@@ -67,4 +67,4 @@ def test_example_converts_with_parity(name, tmp_path, parity_collector):
     assert_signature(out, {s.name: [None if d is None else d for d in s.shape] for s in specs}, outputs)
     vocab = {s.name: 100 for s in specs if s.dtype == "int64"}
     for batch in (1, 3):
-        assert_served_matches_onnxruntime(out, make_inputs(specs, batch, seed=99, vocab_sizes=vocab))
+        assert_served_matches_onnxruntime(out, make_inputs(specs, batch, seed=99, vocab=vocab))

@@ -1,3 +1,4 @@
+"""``python -m torch2tf``: the same command line as ``torch2tf``."""
 from torch2tf.cli import main
 
 main()

@@ -1,4 +1,4 @@
-"""Output directories written atomically, and manifest.json describing what is in them.
+"""Output directories written atomically, manifest.json describing what is in them, TFLite variants.
 
 A run writes into a hidden sibling of the output directory and renames it into place at the end,
 so a failed or interrupted run never leaves a half artifact where a user (or TF Serving) looks.
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from torch2tf.errors import OutputDirError
+from torch2tf.inputs import embedding_sizes
+from torch2tf.specs import TensorSpec
 
 MANIFEST_SCHEMA_VERSION = 1
 
@@ -88,6 +90,16 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise OutputDirError(f"{path} is not valid JSON: {exc}") from exc
 
 
+def refresh_manifest_entries(directory: Path, names: tuple[str, ...], manifest: dict[str, Any] | None = None) -> None:
+    """Re-hash only these files in manifest.json: a changed artifact must stay visible as changed."""
+    manifest = manifest or read_manifest(directory)
+    for artifact in manifest["artifacts"]:
+        if artifact["path"] in names:
+            path = directory / artifact["path"]
+            artifact.update(sha256=sha256_of(path), size=path.stat().st_size)
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
 def tflite_variants(quantized_targets: list[str] = (), strict_quant: bool = False) -> dict[str, dict[str, Any]]:
     """Where each TFLite variant lives in an output directory and which tolerance preset checks it.
 
@@ -104,3 +116,14 @@ def tflite_variants(quantized_targets: list[str] = (), strict_quant: bool = Fals
 def manifest_tflite_variants(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The variants a manifest lists (older manifests list none: the float pair)."""
     return manifest["tflite"].get("variants") or tflite_variants()
+
+
+def manifest_specs(manifest: dict[str, Any]) -> list[TensorSpec]:
+    return [TensorSpec.from_json(i) for i in manifest["inputs"]]
+
+
+def manifest_vocab(directory: Path, manifest: dict[str, Any]) -> dict[str, int]:
+    """Token-id bounds recorded at convert time (read off model.onnx for outputs written before that)."""
+    if "vocab_sizes" in manifest:
+        return manifest["vocab_sizes"]
+    return embedding_sizes(directory / "model.onnx")

@@ -1,4 +1,4 @@
-"""Typed errors. Library code raises these; only cli.py turns them into messages and exit codes."""
+"""Typed errors, the ground floor. Library code raises these; only cli/ turns them into messages and exit codes."""
 from __future__ import annotations
 
 
@@ -46,11 +46,33 @@ class ConversionError(Torch2TFError):
     """onnx2tf, the signature re-export or a TFLite step failed."""
 
 
-class ParityError(Torch2TFError):
-    """Artifacts were produced but do not compute what the reference computes. Exit 3."""
+class ArtifactLoadError(Torch2TFError):
+    """An artifact (ONNX, SavedModel, TFLite file) cannot be loaded by its runtime: it is broken or foreign."""
 
-    exit_code = 3
+
+class ArtifactRunError(Torch2TFError):
+    """A loaded artifact fails to run (e.g. TFLite ops that need the Flex delegate): a parity failure of its own."""
+
+
+class EndpointError(Torch2TFError):
+    """A serving endpoint could not be reached or refused a request."""
 
 
 class InternalError(Exception):
-    """A bug in torch2tf itself, not something the user did; shown with a traceback."""
+    """A bug in torch2tf itself, not something the user did; shown with a traceback.
+
+    Deliberately not a Torch2TFError: the CLI does not turn it into a one-line message.
+    """
+
+
+class ServingError(Exception):
+    """A request the model server refuses, as TF Serving would: ``http_status`` for REST, ``grpc_code`` for gRPC.
+
+    Not a Torch2TFError: it is answered to the client, never shown as a command's failure.
+    """
+
+    def __init__(self, http_status: int, grpc_code: str, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.grpc_code = grpc_code
+        self.message = message

@@ -9,8 +9,6 @@ import pytest
 from tests.conftest import run_cli
 from tests.test_examples import EXAMPLES
 from torch2tf.cli import main
-from torch2tf.convert.op_cases import all_cases
-from torch2tf.convert.op_support import STATUSES, load_support_table
 
 BAD_MODELS = textwrap.dedent('''
     import torch
@@ -50,28 +48,6 @@ def bad_models(tmp_path):
     path = tmp_path / "bad_models.py"
     path.write_text(BAD_MODELS)
     return path
-
-
-def test_shipped_table_covers_100_ops_with_measured_statuses():
-    table = load_support_table()
-    assert len(table["ops"]) >= 100
-    assert {e["status"] for e in table["ops"].values()} <= set(STATUSES)
-    assert table["generated_with"]["onnx2tf"] == "1.28.8"
-    assert set(table["ops"]) == set(all_cases())  # every case measured, nothing hand-written
-    for op in ("Conv", "Gemm", "MatMul", "Softmax", "LayerNormalization", "LSTM", "Resize", "ConvTranspose"):
-        assert table["ops"][op]["status"] == "builtin", op
-
-
-@pytest.mark.slow
-def test_generator_measures_ops(tmp_path):
-    from torch2tf.convert.op_support import measure_ops
-
-    cases = all_cases()
-    results = measure_ops([cases["Relu"], cases["DFT"], cases["Erf"]], tmp_path)
-    assert results["Relu"]["status"] == "builtin" and results["Relu"]["parity"] is True
-    assert results["Relu"]["tflite_ops"] == ["RELU"]
-    assert results["DFT"]["status"] == "unsupported" and "DFT" in results["DFT"]["note"]
-    assert results["Erf"]["status"] == "flex" and "FlexErf" in results["Erf"]["note"]
 
 
 def test_check_names_unconvertible_op_and_source_line(bad_models, cli_runner):

@@ -102,8 +102,13 @@ def test_concurrent_requests_with_bad_ones_mixed_in(server, converted, rng):
 
 def test_grpc_predict_metadata_status(server, converted, rng):
     import grpc
-    from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
-                                         predict_pb2, prediction_service_pb2_grpc)
+    from tensorflow_serving.apis import (
+        get_model_metadata_pb2,
+        get_model_status_pb2,
+        model_service_pb2_grpc,
+        predict_pb2,
+        prediction_service_pb2_grpc,
+    )
 
     from torch2tf.native_logs import import_tensorflow
 

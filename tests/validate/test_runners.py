@@ -7,8 +7,8 @@ import numpy as np
 import onnx
 import pytest
 
-from torch2tf.convert.signature import SignaturePlan, TensorBinding
-from torch2tf.errors import ConversionError, InputSpecError
+from torch2tf.errors import ArtifactLoadError, InputSpecError
+from torch2tf.specs import SignaturePlan, TensorBinding
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
 
 
@@ -28,12 +28,12 @@ def test_ort_runner_on_onnx_text_model(tmp_path, rng):
 
 def test_ort_runner_rejects_garbage(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"nope")
-    with pytest.raises(ConversionError, match="onnxruntime cannot load"):
+    with pytest.raises(ArtifactLoadError, match="onnxruntime cannot load"):
         OrtRunner(tmp_path / "bad.onnx")
 
 
 def test_torch_runner(tiny_models, rng):
-    from torch2tf.model_spec import load_model
+    from torch2tf.model_source import load_model
 
     module = load_model(f"{tiny_models}:build").module
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)

@@ -1,7 +1,7 @@
 """Operator compatibility: what an exported ONNX graph contains, and what the support table says.
 
 The inventory lists each op type with its domain, opset, count and where in the PyTorch code its
-nodes came from. Each op gets the status measured by scripts/generate_op_support.py; an op
+nodes came from. Each op gets the status measured by scripts/op_support/; an op
 listed as ``unsupported`` blocks conversion (with --tflite-builtins-only, ``flex`` and ``tf_only``
 do too).
 """
@@ -12,7 +12,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from torch2tf.convert.onnx_source import node_source
-from torch2tf.convert.op_support import BLOCKING, BLOCKING_BUILTINS_ONLY, load_support_table
+from torch2tf.convert.op_support import (
+    BLOCKING,
+    BLOCKING_BUILTINS_ONLY,
+    load_support_table,
+)
+from torch2tf.convert.rewrites.gelu_order import reorder_gelu
 
 MAX_LOCATIONS = 3
 ADVICE = {
@@ -97,8 +102,6 @@ def inventory(onnx_path: Path, builtins_only: bool = False) -> Compatibility:
 
 def _credit_gelu_fusion(model, uses) -> None:
     """Erf inside exact GELU becomes TFLite's builtin GELU (our gelu_order rewrite + onnx2tf fusion)."""
-    from torch2tf.convert.rewrites.gelu_order import reorder_gelu
-
     erf = uses.get(("", "Erf"))
     if erf is None:
         return

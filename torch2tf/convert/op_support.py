@@ -1,30 +1,12 @@
-"""The operator support table: measured by converting one-node models, shipped as package data.
+"""The operator support table, measured by scripts/op_support/ and shipped as package data.
 
-``measure_ops`` runs each case of ``op_cases`` through onnxruntime, then as torch2tf converts:
-our ONNX rewrites, onnx2tf (the adapter, recurrent loops unrolled) and the TFLite interpreter,
-and classifies it:
-
-- ``builtin``: the TFLite file uses builtin ops only and runs;
-- ``flex``: TFLite needs SELECT_TF_OPS (Flex) kernels;
-- ``tf_only``: the SavedModel converts but TFLite has no file, custom ops, or does not run;
-- ``unsupported``: onnx2tf fails.
-
-Where the case could be run both ways, ``parity`` says whether the SavedModel's outputs match
-onnxruntime's (onnx2tf's layout guesses can go wrong on a lone node too).
+Statuses: ``builtin`` (TFLite builtin ops only, and it runs), ``flex`` (TFLite needs SELECT_TF_OPS),
+``tf_only`` (the SavedModel converts, TFLite does not), ``unsupported`` (onnx2tf fails).
 """
 from __future__ import annotations
 
 import json
-import tempfile
 from importlib import resources
-from pathlib import Path
-
-import numpy as np
-
-from torch2tf.convert.op_cases import OpCase, build_case
-from torch2tf.convert.rewrites import apply_rewrites
-from torch2tf.convert.strategies import RECURRENT_OPS
-from torch2tf.errors import ConversionError
 
 STATUSES = ("builtin", "flex", "tf_only", "unsupported")
 BLOCKING = {"unsupported"}
@@ -36,135 +18,3 @@ def load_support_table() -> dict:
     """The shipped table: {"generated_with": {...}, "ops": {op: {"status", "note", ...}}}."""
     text = resources.files("torch2tf.data").joinpath(TABLE_FILE).read_text()
     return json.loads(text)
-
-
-def measure_ops(cases: list[OpCase], work_dir: Path | None = None) -> dict[str, dict]:
-    from torch2tf.convert.onnx_to_tf import Onnx2TfRequest, run_onnx2tf_many
-
-    work = Path(work_dir or tempfile.mkdtemp(prefix="torch2tf-ops-")).resolve()
-    requests, prepared = [], []
-    results: dict[str, dict] = {}
-    for number, case in enumerate(cases):
-        import onnx
-
-        directory = work / f"{case.op}-{number}"
-        directory.mkdir(parents=True, exist_ok=True)
-        try:
-            model, feeds = build_case(case)
-            path = directory / "model.onnx"
-            onnx.save(model, str(path))
-            reference = _run_onnxruntime(model, feeds)
-        except Exception as exc:  # onnxruntime itself cannot run it: nothing to measure against
-            _keep_best(results, case.op, {"status": "unsupported", "note": f"onnxruntime cannot run it: {_line(exc)}"})
-            continue
-        # What torch2tf itself does before onnx2tf: the rewrites, and unrolled recurrent loops.
-        apply_rewrites(path)
-        shapes = {n: list(a.shape) for n, a in feeds.items()}
-        requests.append(Onnx2TfRequest(onnx_path=str(path), output_dir=str(directory / "raw"), use_onnxsim=False,
-                                       input_shapes=shapes, unroll_rnn=case.op in RECURRENT_OPS))
-        prepared.append((case, directory, feeds, reference))
-    failures = run_onnx2tf_many(requests, work / "logs") if requests else []
-    for (case, directory, feeds, reference), failure in zip(prepared, failures):
-        if failure is not None or not (directory / "raw" / "saved_model.pb").exists():
-            _keep_best(results, case.op, {"status": "unsupported", "note": (failure or "no SavedModel written")[:300]})
-            continue
-        _keep_best(results, case.op, _classify(directory / "raw", feeds, reference))
-    return results
-
-
-def _rank(entry: dict) -> tuple[int, int]:
-    return (len(STATUSES) - STATUSES.index(entry["status"]), 1 if entry.get("parity") else 0)
-
-
-def _keep_best(results: dict[str, dict], op: str, entry: dict) -> None:
-    """Several cases of one op: the best measured one decides (an op converts when some form of it does)."""
-    if op not in results or _rank(entry) > _rank(results[op]):
-        results[op] = entry
-
-
-def _classify(raw_dir: Path, feeds: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> dict:
-    from torch2tf.convert.tflite_ops import read_tflite_ops
-
-    entry = {"status": "tf_only", "note": "", "parity": _saved_model_parity(raw_dir, feeds, reference)}
-    tflite = raw_dir / "model_float32.tflite"
-    if not tflite.exists():
-        entry["note"] = "no TFLite file written"
-        return entry
-    ops = read_tflite_ops(tflite)
-    entry["tflite_ops"] = sorted(ops.counts)
-    if ops.flex:
-        entry.update(status="flex", note="needs " + ", ".join(sorted(ops.flex)))
-    elif ops.custom:
-        entry["note"] = "custom ops " + ", ".join(sorted(ops.custom))
-    else:
-        error = _tflite_runs(tflite)
-        entry.update(status="builtin" if error is None else "tf_only", note=error or "")
-    return entry
-
-
-def _run_onnxruntime(model, feeds) -> dict[str, np.ndarray]:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(names, feeds)))
-
-
-def _saved_model_parity(raw_dir: Path, feeds: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> bool | None:
-    """Do onnx2tf's outputs match onnxruntime's (in either layout)? None when it cannot be run."""
-    from torch2tf.convert.signature import plan_inputs, plan_outputs, read_raw_signature, run_raw
-    from torch2tf.model_spec import InputSpec
-
-    specs = [InputSpec(n, tuple(a.shape), str(a.dtype)) for n, a in feeds.items()]
-    out_specs = [InputSpec(n, tuple(a.shape), str(a.dtype)) for n, a in reference.items()]
-    try:
-        raw, raw_inputs = read_raw_signature(raw_dir)
-        inputs, raw_batch = plan_inputs(specs, raw_inputs, [])
-        outputs = run_raw(raw, inputs, feeds, None)
-        bindings = plan_outputs(out_specs, outputs, reference)
-    except Exception:  # ConversionError, or TF refusing the inputs: parity unknown
-        return None
-    for b in bindings:
-        got = outputs[b.raw_name] if not b.perm else np.transpose(outputs[b.raw_name], b.perm)
-        want = reference[b.name]
-        if got.shape != want.shape or not np.allclose(got.astype(np.float64), want.astype(np.float64),
-                                                      atol=1e-4, rtol=1e-4, equal_nan=True):
-            return False
-    return True
-
-
-def _tflite_runs(path: Path) -> str | None:
-    from torch2tf.native_logs import make_interpreter
-
-    try:
-        interpreter = make_interpreter(str(path), 1)
-        interpreter.allocate_tensors()
-        interpreter.invoke()
-    except Exception as exc:  # LiteRT raises RuntimeError/ValueError for graphs it cannot prepare
-        return f"TFLite cannot run it: {_line(exc)}"
-    return None
-
-
-def _line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] or type(exc).__name__
-
-
-def verdicts(op_types: list[str], table: dict, builtins_only: bool = False) -> list[tuple[str, str, str]]:
-    """(op, status, note) for each op type; ops the table does not know are 'unknown'."""
-    known = table["ops"]
-    rows = []
-    for op in op_types:
-        entry = known.get(op)
-        rows.append((op, entry["status"], entry.get("note", "")) if entry else (op, "unknown", "not measured"))
-    return rows
-
-
-def blocking(rows: list[tuple[str, str, str]], builtins_only: bool = False) -> list[tuple[str, str, str]]:
-    statuses = BLOCKING_BUILTINS_ONLY if builtins_only else BLOCKING
-    return [r for r in rows if r[1] in statuses]
-
-
-__all__ = ["ConversionError", "STATUSES", "load_support_table", "measure_ops", "verdicts", "blocking"]

@@ -13,8 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from torch2tf.convert.onnx_to_tf import copy_onnx, run_onnx2tf
+from torch2tf.convert.strategies import RequestExtras, Strategy, onnx2tf_request
 from torch2tf.errors import ConversionError, InputSpecError, UsageError
-from torch2tf.model_spec import InputSpec, check_arrays_match
+from torch2tf.inputs import check_arrays_match, load_npz, make_inputs
+from torch2tf.native_logs import import_tensorflow
+from torch2tf.specs import TensorSpec
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif"}
 RANDOM_CALIBRATION_SAMPLES = 32
@@ -37,26 +41,26 @@ class QuantizeOptions:
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     strict: bool = False  # a quantized variant below the int8 preset fails the run (exit 3)
+
+
+@dataclass
+class Calibration:
+    arrays: dict[str, np.ndarray]  # named like the inputs, PyTorch layout, already normalized
     notes: list[str] = field(default_factory=list)
 
 
-def load_calibration(options: QuantizeOptions, specs: list[InputSpec], seed: int) -> dict[str, np.ndarray]:
-    """Calibration arrays named like the inputs, in the PyTorch layout; raises on bad data."""
+def load_calibration(options: QuantizeOptions, specs: list[TensorSpec], seed: int) -> Calibration:
+    """Calibration data for full-integer int8; raises on bad data."""
     source = options.calibration
     if source is None:
         raise UsageError("--quantize int8 needs --calibration DATA.npz, an image folder, or 'random'")
     if source == "random":
-        from torch2tf.validate.inputs import make_inputs
-
-        options.notes.append("int8 calibrated on RANDOM data (--calibration random): expect poor accuracy "
-                             "on real inputs")
-        return make_inputs(specs, RANDOM_CALIBRATION_SAMPLES, seed + 1000)
+        note = "int8 calibrated on RANDOM data (--calibration random): expect poor accuracy on real inputs"
+        return Calibration(make_inputs(specs, RANDOM_CALIBRATION_SAMPLES, seed + 1000), [note])
     path = Path(source)
     if path.is_dir():
-        return _images(path, specs, options)
+        return Calibration(_images(path, specs, options))
     if path.suffix == ".npz" and path.is_file():
-        from torch2tf.pipeline import load_npz
-
         arrays = load_npz(path)
         try:
             check_arrays_match(specs, arrays)
@@ -64,11 +68,11 @@ def load_calibration(options: QuantizeOptions, specs: list[InputSpec], seed: int
             raise InputSpecError(f"calibration data {path}: {exc.message}") from exc
         if any(a.shape[0] < 1 for a in arrays.values()):
             raise InputSpecError(f"calibration data {path} has no samples")
-        return arrays
+        return Calibration(arrays)
     raise UsageError(f"--calibration {source}: not an .npz file, an image folder, or 'random'")
 
 
-def _images(folder: Path, specs: list[InputSpec], options: QuantizeOptions) -> dict[str, np.ndarray]:
+def _images(folder: Path, specs: list[TensorSpec], options: QuantizeOptions) -> dict[str, np.ndarray]:
     image_specs = [s for s in specs if len(s.shape) == 4 and s.dtype == "float32" and s.shape[1] in (1, 3)]
     if len(specs) != 1 or not image_specs:
         raise UsageError("an image folder calibrates a model with one (N, 1|3, H, W) float32 input; "
@@ -77,8 +81,6 @@ def _images(folder: Path, specs: list[InputSpec], options: QuantizeOptions) -> d
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise UsageError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
-    from torch2tf.native_logs import import_tensorflow
-
     tf = import_tensorflow()
     channels, height, width = spec.shape[1:]
     mean = np.array(options.mean[:channels], np.float32).reshape(channels, 1, 1)
@@ -94,13 +96,10 @@ def _images(folder: Path, specs: list[InputSpec], options: QuantizeOptions) -> d
     return {spec.name: np.stack(images).astype(np.float32)}
 
 
-def quantize(onnx2tf_input: Path, work_dir: Path, mode: str, options: QuantizeOptions, strategy,
-             specs: list[InputSpec], input_perms: dict[str, list[int] | None],
+def quantize(onnx2tf_input: Path, work_dir: Path, mode: str, options: QuantizeOptions, strategy: Strategy,
+             specs: list[TensorSpec], input_perms: dict[str, list[int] | None],
              calibration: dict[str, np.ndarray] | None, seed: int) -> dict[str, Path]:
     """Run the quantizing onnx2tf conversion; return {target: .tflite path}. Raises ConversionError."""
-    from torch2tf.convert.onnx_to_tf import Onnx2TfRequest, copy_onnx, run_onnx2tf
-    from torch2tf.convert.strategies import kept_layout_inputs
-
     directory = work_dir / f"quantize-{mode}"
     source = copy_onnx(onnx2tf_input, directory / "onnx")
     calibration_files = {}
@@ -110,13 +109,8 @@ def quantize(onnx2tf_input: Path, work_dir: Path, mode: str, options: QuantizeOp
             path = directory / f"calibration-{name}.npy"
             np.save(path, np.ascontiguousarray(np.transpose(array, perm) if perm else array).astype(np.float32))
             calibration_files[name] = str(path)
-    request = Onnx2TfRequest(
-        onnx_path=str(source), output_dir=str(directory / "raw"),
-        static_batch=1 if strategy.static_batch else None, use_onnxsim=False,
-        keep_shape_input_names=kept_layout_inputs(strategy, specs),
-        input_shapes={s.name: list(s.shape) for s in specs}, seed=seed, unroll_rnn=strategy.unroll_rnn,
-        quantize=mode, calibration=calibration_files)
-    run_onnx2tf(request, directory)
+    extras = RequestExtras(quantize=mode, calibration=calibration_files)
+    run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", specs, seed, extras), directory)
     key = "int8-io" if mode == "int8" and options.int8_io else mode
     produced = {}
     for target, suffix in VARIANTS[key]:

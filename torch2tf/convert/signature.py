@@ -8,48 +8,13 @@ written against the PyTorch model works unchanged against TF Serving.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from torch2tf.native_logs import import_tensorflow
 from torch2tf.errors import ConversionError
-from torch2tf.model_spec import InputSpec
-
-
-@dataclass
-class TensorBinding:
-    """How one PyTorch-side tensor maps onto a tensor of onnx2tf's raw SavedModel."""
-
-    name: str  # PyTorch/ONNX name
-    raw_name: str  # onnx2tf's signature key
-    perm: list[int] | None  # transpose from the PyTorch layout to the raw layout (inputs) or back (outputs)
-    dtype: str
-    raw_dtype: str = ""
-
-
-@dataclass
-class SignaturePlan:
-    inputs: list[TensorBinding]
-    outputs: list[TensorBinding]
-    raw_batch: int | None  # the raw model's fixed batch, None when it is dynamic
-    layout: str = "nchw"
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return {"layout": self.layout, "raw_batch": self.raw_batch,
-                "inputs": [vars(b) for b in self.inputs], "outputs": [vars(b) for b in self.outputs]}
-
-
-def channel_last_perm(rank: int) -> list[int]:
-    """NC... → N...C: what onnx2tf does to rank 3-5 inputs."""
-    return [0, *range(2, rank), 1]
-
-
-def channel_first_perm(rank: int) -> list[int]:
-    """N...C → NC...: the inverse of channel_last_perm."""
-    return [0, rank - 1, *range(1, rank - 1)]
+from torch2tf.native_logs import import_tensorflow
+from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec, channel_last_perm
 
 
 def _normalized(name: str) -> str:
@@ -61,7 +26,7 @@ def _shape_fits(expected: tuple, actual: tuple) -> bool:
         e is None or a is None or e == a for e, a in zip(expected, actual))
 
 
-def plan_inputs(specs: list[InputSpec], raw_inputs: dict[str, tuple[tuple, str]],
+def plan_inputs(specs: list[TensorSpec], raw_inputs: dict[str, tuple[tuple, str]],
                 keep_shape_names: list[str]) -> tuple[list[TensorBinding], int | None]:
     """Bind each ONNX input to onnx2tf's input by name; derive the layout permutation from shapes."""
     by_norm = {_normalized(k): k for k in raw_inputs}
@@ -86,42 +51,6 @@ def plan_inputs(specs: list[InputSpec], raw_inputs: dict[str, tuple[tuple, str]]
             raw_batch = raw_shape[0]
         bindings.append(TensorBinding(spec.name, raw_name, perm, spec.dtype, raw_dtype))
     return bindings, raw_batch
-
-
-def plan_outputs(output_specs: list[InputSpec], raw_outputs: dict[str, np.ndarray],
-                 reference: dict[str, np.ndarray]) -> list[TensorBinding]:
-    """Bind ONNX outputs to onnx2tf's ``output_i`` by value on one sample.
-
-    onnx2tf leaves some outputs channel-last and others not; which one is only knowable by
-    comparing against onnxruntime. Each ONNX output takes the raw output and layout closest to it.
-    """
-    bindings = []
-    free = dict(raw_outputs)
-    for spec in output_specs:
-        want = reference[spec.name]
-        best = None
-        for raw_name, value in free.items():
-            for perm in candidate_perms(value.ndim):
-                got = value if perm is None else np.transpose(value, perm)
-                if got.shape != want.shape:
-                    continue
-                error = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if got.size else 0.0
-                if best is None or error < best[0]:
-                    best = (error, raw_name, perm)
-        if best is None:
-            shapes = {k: v.shape for k, v in free.items()}
-            raise ConversionError(f"no onnx2tf output has the shape of {spec.name} {want.shape} "
-                                  f"(onnx2tf returned {shapes})")
-        _, raw_name, perm = best
-        bindings.append(TensorBinding(spec.name, raw_name, perm, spec.dtype,
-                                      str(free[raw_name].dtype)))
-        del free[raw_name]
-    return bindings
-
-
-def candidate_perms(rank: int) -> list[list[int] | None]:
-    """The layouts an onnx2tf output can be in: as ONNX has it, or channel-last for rank 3-5."""
-    return [None, channel_first_perm(rank)] if 3 <= rank <= 5 else [None]
 
 
 def read_raw_signature(raw_dir: Path) -> tuple[object, dict[str, tuple[tuple, str]]]:
@@ -156,7 +85,7 @@ def run_raw(raw: object, inputs: list[TensorBinding], feeds: dict[str, np.ndarra
     return {k: np.concatenate(v, axis=0) for k, v in results.items()}
 
 
-def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, specs: list[InputSpec]) -> None:
+def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, specs: list[TensorSpec]) -> None:
     """Save a SavedModel whose serving_default follows ``plan`` (names, layout, dtypes, dynamic batch).
 
     ``raw`` is onnx2tf's SavedModel as loaded by ``read_raw_signature``; it is wrapped, not reloaded.

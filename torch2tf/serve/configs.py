@@ -60,8 +60,12 @@ def parse_model_server_config(path: Path):
 
 def _message_classes() -> dict:
     """MonitoringConfig and BatchingParameters, built from descriptors (see the module docstring)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-    from google.protobuf import wrappers_pb2  # noqa: F401  (registers Int64Value in the default pool)
+    from google.protobuf import (
+        descriptor_pb2,
+        descriptor_pool,
+        message_factory,
+        wrappers_pb2,  # noqa: F401  (registers Int64Value in the default pool)
+    )
 
     pool = descriptor_pool.Default()
     try:

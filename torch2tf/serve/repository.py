@@ -13,17 +13,20 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from torch2tf.artifacts import read_manifest
+from torch2tf.artifacts import manifest_specs, manifest_vocab, read_manifest
 from torch2tf.errors import OutputDirError, UsageError
-from torch2tf.model_spec import InputSpec
-from torch2tf.serve.configs import (BatchingOptions, batching_parameters, model_server_config, monitoring_config,
-                                    write_text_proto)
+from torch2tf.serve.configs import (
+    BatchingOptions,
+    batching_parameters,
+    model_server_config,
+    monitoring_config,
+    write_text_proto,
+)
+from torch2tf.serve.warmup import WARMUP_FILE, write_warmup_requests
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SERVING_IMAGE = "tensorflow/serving:2.21.0"  # pinned: the release matching tensorflow-serving-api
 CONTAINER_BASE = "/models"
-WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
-WARMUP_BATCHES = (1, 3)
 
 
 @dataclass
@@ -59,11 +62,8 @@ def package(options: PackageOptions) -> Path:
     try:
         version_dir = staging / "version"
         shutil.copytree(saved_model, version_dir)
-        specs = [InputSpec.from_json(i) for i in manifest["inputs"]]
-        from torch2tf.convert.onnx_checks import embedding_sizes
-
-        vocab = embedding_sizes(options.source / "model.onnx")
-        write_warmup_requests(version_dir / WARMUP_FILE, options.name, specs, manifest.get("seed", 0), vocab)
+        write_warmup_requests(version_dir / WARMUP_FILE, options.name, manifest_specs(manifest), manifest.get("seed", 0),
+                              manifest_vocab(options.source, manifest))
         (version_dir / "assets.extra" / "torch2tf.json").write_text(json.dumps(
             {"inputs": manifest["inputs"], "outputs": manifest.get("outputs", []), "model": manifest.get("model"),
              "signature": manifest["signature"]}, indent=2))
@@ -174,24 +174,3 @@ print({{k: tf.make_ndarray(v) for k, v in response.outputs.items()}})
 
 Check parity over the wire: `torch2tf smoke http://127.0.0.1:8501 --model {first} --from CONVERT_OUTPUT_DIR`.
 """
-
-
-def write_warmup_requests(path: Path, name: str, specs: list[InputSpec], seed: int,
-                          vocab_sizes: dict[str, int] | None = None) -> None:
-    """TFRecord of PredictionLog with predict requests built from the validation inputs."""
-    from torch2tf.native_logs import import_tensorflow
-    from torch2tf.validate.inputs import make_inputs
-
-    tf = import_tensorflow()  # first: tensorflow_serving's protos import tensorflow
-    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
-    path.parent.mkdir(parents=True, exist_ok=True)
-    batches = WARMUP_BATCHES if any(s.dynamic_batch for s in specs) else (None,)
-    with tf.io.TFRecordWriter(str(path)) as writer:
-        for i, batch in enumerate(batches):
-            request = predict_pb2.PredictRequest()
-            request.model_spec.name = name
-            request.model_spec.signature_name = "serving_default"
-            for input_name, value in make_inputs(specs, batch or 1, seed + i, vocab_sizes).items():
-                request.inputs[input_name].CopyFrom(tf.make_tensor_proto(value))
-            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
-            writer.write(log.SerializeToString())

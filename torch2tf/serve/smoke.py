@@ -16,19 +16,15 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from torch2tf.artifacts import read_manifest
-from torch2tf.errors import Torch2TFError, UsageError
-from torch2tf.model_spec import InputSpec
-from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.inputs import make_inputs
-from torch2tf.validate.parity import Sample, check_target, reference_outputs
-from torch2tf.validate.runners import Runner
+from torch2tf.artifacts import manifest_specs, manifest_vocab, read_manifest
+from torch2tf.errors import EndpointError, UsageError
+from torch2tf.inputs import validation_samples
+from torch2tf.native_logs import import_tensorflow
+from torch2tf.validate.parity import check_target, run_samples
+from torch2tf.validate.report import read_report, report_passed, update_report
+from torch2tf.validate.runners import OrtRunner, Runner
 
 TIMEOUT_S = 30.0
-
-
-class EndpointError(Torch2TFError):
-    """The endpoint could not be reached or refused a request."""
 
 
 @dataclass
@@ -73,8 +69,6 @@ class GrpcRunner(Runner):
     name = "grpc"
 
     def __init__(self, target: str, model: str, version: int | None, input_names: list[str]) -> None:
-        from torch2tf.native_logs import import_tensorflow
-
         import_tensorflow()
         import grpc
         from tensorflow_serving.apis import prediction_service_pb2_grpc
@@ -91,8 +85,6 @@ class GrpcRunner(Runner):
     def infer_impl(self, feeds):
         import grpc
         from tensorflow_serving.apis import predict_pb2
-
-        from torch2tf.native_logs import import_tensorflow
 
         tf = import_tensorflow()
         request = predict_pb2.PredictRequest()
@@ -114,22 +106,17 @@ class GrpcRunner(Runner):
 def run_smoke(options: SmokeOptions) -> dict:
     """Parity and latency of the endpoint; returns a report.json parity entry with a latency block."""
     manifest = read_manifest(options.directory)
-    specs = [InputSpec.from_json(i) for i in manifest["inputs"]]
+    specs = manifest_specs(manifest)
     output_names = [o["name"] for o in manifest.get("outputs", [])]
     runner, target = _runner(options, [s.name for s in specs])
-    from torch2tf.convert.onnx_checks import embedding_sizes
-    from torch2tf.validate.runners import OrtRunner
-
-    vocab = embedding_sizes(options.directory / "model.onnx")
-    dynamic = any(s.dynamic_batch for s in specs)
-    samples = [Sample(f"request-{i}-batch{b}", make_inputs(specs, b, options.seed + i, vocab))
-               for i in range(max(1, options.requests)) for b in [(1, 3)[i % 2] if dynamic else 1]]
+    samples = validation_samples(specs, options.seed, manifest_vocab(options.directory, manifest),
+                                 count=max(1, options.requests), prefix="request")
     with OrtRunner(options.directory / "model.onnx") as ort:
-        expected = reference_outputs(ort, samples)
+        expected = run_samples(ort, samples)
     if len(output_names) == 1:  # REST columnar answers for one output carry no name
         runner = _SingleOutputNames(runner, output_names[0])
     with runner:
-        entry = check_target(target, runner, samples, expected, "fp32", tolerances=Tolerances.from_overrides())
+        entry = check_target(target, runner, samples, expected, "fp32")
         latencies = (runner.inner if isinstance(runner, _SingleOutputNames) else runner).latencies
     if entry.get("errors") and not entry["outputs"]:
         raise EndpointError(entry["errors"][0])
@@ -166,10 +153,7 @@ def _runner(options: SmokeOptions, input_names: list[str]) -> tuple[Runner, str]
 
 
 def _add_to_report(directory: Path, entry: dict) -> None:
-    from torch2tf.validate.report import report_passed
-    from torch2tf.validate.validate_dir import update_report_files
-
-    report = json.loads((directory / "report.json").read_text())
+    report = read_report(directory / "report.json")
     report["parity"] = [p for p in report["parity"] if p["target"] != entry["target"]] + [entry]
     report["passed"] = report_passed(report["stages"], report["parity"], report.get("regressions", []))
-    update_report_files(directory, report)
+    update_report(directory, report)

@@ -1,1 +1,1 @@
-"""Runners, inputs, the comparator and report writers: does every artifact compute the same thing?"""
+"""Does every artifact compute the same thing? Runners, the one comparator, parity, reports, bench."""

@@ -13,11 +13,24 @@ from typing import Callable
 
 import numpy as np
 
-from torch2tf.artifacts import manifest_tflite_variants, read_manifest
-from torch2tf.convert.signature import SignaturePlan, TensorBinding
+from torch2tf.artifacts import (
+    manifest_specs,
+    manifest_tflite_variants,
+    manifest_vocab,
+    read_manifest,
+)
 from torch2tf.errors import Torch2TFError, UsageError
-from torch2tf.model_spec import InputSpec
-from torch2tf.validate.inputs import make_inputs
+from torch2tf.inputs import make_inputs
+from torch2tf.model_source import load_model
+from torch2tf.native_logs import import_tensorflow
+from torch2tf.specs import SignaturePlan, TensorBinding
+from torch2tf.validate.report import read_report, update_report
+from torch2tf.validate.runners import (
+    OrtRunner,
+    SavedModelRunner,
+    TfliteRunner,
+    TorchRunner,
+)
 
 WARMUP = 3
 
@@ -32,56 +45,63 @@ class BenchOptions:
 
 
 def run_bench(options: BenchOptions, on_row: Callable[[dict], None] | None = None) -> dict:
-    from torch2tf.validate.validate_dir import _plan_from_json, update_report_files
-
     directory = options.directory
     manifest = read_manifest(directory)
-    specs = [InputSpec.from_json(i) for i in manifest["inputs"]]
+    report = read_report(directory / "report.json")
+    specs = manifest_specs(manifest)
     if any(b != 1 for b in options.batches) and not any(s.dynamic_batch for s in specs):
         raise UsageError("this model has a fixed batch: --batch 1 only")
-    plan = _plan_from_json(manifest["signature"])
-    runners, notes = _runners(directory, manifest, plan, options.threads)
-    from torch2tf.convert.onnx_checks import embedding_sizes
-
-    vocab = embedding_sizes(directory / "model.onnx")
+    runners, notes = _runners(directory, manifest, SignaturePlan.from_json(manifest["signature"]), options.threads)
+    vocab = manifest_vocab(directory, manifest)
     rows = []
-    for batch in options.batches:
-        feeds = make_inputs(specs, batch, seed=0, vocab_sizes=vocab)
-        timings = {name: [] for name in runners}
-        for name, (runner, _) in runners.items():
-            for _ in range(WARMUP):
-                runner.infer(feeds)
-        for _ in range(options.rounds):
-            for name, (runner, _) in runners.items():
-                start = time.perf_counter()
-                runner.infer(feeds)
-                timings[name].append(time.perf_counter() - start)
-        reference = np.median(timings["onnxruntime"])
-        reference_size = runners["onnxruntime"][1]
-        for name, (_, size) in runners.items():
-            ms = np.array(timings[name]) * 1000.0
-            row = {"runtime": name, "batch": batch, "median_ms": float(np.median(ms)),
-                   "p90_ms": float(np.percentile(ms, 90)), "throughput": batch / float(np.median(ms)) * 1000.0,
-                   "size_bytes": size, "latency_vs_onnxruntime": float(np.median(ms)) / (reference * 1000.0),
-                   "size_vs_onnxruntime": (size / reference_size) if size else None}
-            rows.append(row)
-            if on_row:
-                on_row(row)
-    for runner, _ in runners.values():
-        runner.close()
+    try:
+        for batch in options.batches:
+            timings = _time_runners(runners, make_inputs(specs, batch, seed=0, vocab=vocab), options.rounds)
+            rows += _rows(runners, timings, batch, on_row)
+    finally:
+        for runner, _ in runners.values():
+            runner.close()
     result = {"threads": options.threads, "batches": list(options.batches), "rounds": options.rounds,
               "warmup": WARMUP, "rows": rows, "notes": notes}
-    report = _read_json(directory / "report.json")
     report["benchmark"] = result
-    update_report_files(directory, report)
+    update_report(directory, report)
     if options.plot:
         plot_benchmark(result, options.plot)
     return result
 
 
-def _runners(directory: Path, manifest: dict, plan: SignaturePlan, threads: int):
-    from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner
+def _time_runners(runners: dict, feeds: dict[str, np.ndarray], rounds: int) -> dict[str, list[float]]:
+    """Warm-up, then rounds in which every runtime runs once in turn."""
+    timings: dict[str, list[float]] = {name: [] for name in runners}
+    for runner, _ in runners.values():
+        for _ in range(WARMUP):
+            runner.infer(feeds)
+    for _ in range(rounds):
+        for name, (runner, _) in runners.items():
+            start = time.perf_counter()
+            runner.infer(feeds)
+            timings[name].append(time.perf_counter() - start)
+    return timings
 
+
+def _rows(runners: dict, timings: dict[str, list[float]], batch: int, on_row) -> list[dict]:
+    reference = float(np.median(timings["onnxruntime"])) * 1000.0
+    reference_size = runners["onnxruntime"][1]
+    rows = []
+    for name, (_, size) in runners.items():
+        ms = np.array(timings[name]) * 1000.0
+        median = float(np.median(ms))
+        row = {"runtime": name, "batch": batch, "median_ms": median, "p90_ms": float(np.percentile(ms, 90)),
+               "throughput": batch / median * 1000.0, "size_bytes": size,
+               "latency_vs_onnxruntime": median / reference,
+               "size_vs_onnxruntime": (size / reference_size) if size else None}
+        rows.append(row)
+        if on_row:
+            on_row(row)
+    return rows
+
+
+def _runners(directory: Path, manifest: dict, plan: SignaturePlan, threads: int):
     _fix_tensorflow_threads(threads)
     notes = []
     runners = {}
@@ -102,9 +122,6 @@ def _runners(directory: Path, manifest: dict, plan: SignaturePlan, threads: int)
 
 def _torch_runner(manifest: dict, threads: int, notes: list[str]):
     """The PyTorch model in eager mode, when MODEL can still be loaded from here."""
-    from torch2tf.model_spec import load_model
-    from torch2tf.validate.runners import TorchRunner
-
     try:
         loaded = load_model(manifest["model"])
     except Torch2TFError as exc:
@@ -120,20 +137,12 @@ def _torch_runner(manifest: dict, threads: int, notes: list[str]):
 
 
 def _fix_tensorflow_threads(threads: int) -> None:
-    from torch2tf.native_logs import import_tensorflow
-
     tf = import_tensorflow()
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # TF's runtime already started in this process: it keeps its pools
         pass
-
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    return json.loads(path.read_text())
 
 
 def plot_benchmark(result: dict, path: Path) -> None:
@@ -154,14 +163,3 @@ def plot_benchmark(result: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def bench_table(result: dict) -> list[str]:
-    lines = ["| runtime | batch | median ms | p90 ms | items/s | size | latency vs ORT | size vs ORT |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in result["rows"]:
-        size = f"{r['size_bytes'] / 1e6:.2f} MB" if r["size_bytes"] else "–"
-        ratio = f"{r['size_vs_onnxruntime']:.2f}×" if r["size_vs_onnxruntime"] else "–"
-        lines.append(f"| {r['runtime']} | {r['batch']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | "
-                     f"{r['throughput']:.1f} | {size} | {r['latency_vs_onnxruntime']:.2f}× | {ratio} |")
-    return lines

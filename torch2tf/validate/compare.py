@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-
 from typing import Callable
 
 import numpy as np

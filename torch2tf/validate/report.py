@@ -1,14 +1,27 @@
-"""report.json (schema_version 1) and report.md, the run's one honest answer."""
+"""report.json (schema_version 1; extended, never broken): the model, reading it, and the one writer.
+
+Every command that changes a report (convert, validate, bench, smoke) writes it through
+``write_report``: report.json and report.md replaced together, atomically, numbers serialized the
+same way.
+"""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from torch2tf.artifacts import refresh_manifest_entries
+from torch2tf.errors import UsageError
+from torch2tf.validate.markdown import render_markdown
+
 SCHEMA_VERSION = 1
 VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "tensorflow", "onnx2tf", "torch2tf")
+REPORT_FILES = ("report.json", "report.md")
 
 
 def tool_versions() -> dict[str, str]:
@@ -58,125 +71,40 @@ class Report:
                 "conversion": self.conversion, "localization": self.localization,
                 "regressions": self.regressions, "notes": self.notes, "versions": self.versions}
 
-    def write(self, directory: Path) -> None:
-        (directory / "report.json").write_text(json.dumps(self.to_json(), indent=2, default=_json_default) + "\n")
-        (directory / "report.md").write_text(render_markdown(self.to_json()))
+
+def read_report(path: Path) -> dict[str, Any]:
+    """A report.json of this schema; UsageError when missing, not JSON or of another schema."""
+    if not path.is_file():
+        raise UsageError(f"report not found: {path}")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not valid JSON: {exc}") from exc
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise UsageError(f"{path} has schema_version {version!r}; this torch2tf reads {SCHEMA_VERSION}")
+    return data
+
+
+def write_report(directory: Path, report: dict[str, Any]) -> None:
+    """Replace report.json and report.md in ``directory`` together (staged, then renamed)."""
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=directory))
+    try:
+        (staging / "report.json").write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
+        (staging / "report.md").write_text(render_markdown(report))
+        for name in REPORT_FILES:
+            os.replace(staging / name, directory / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def update_report(directory: Path, report: dict[str, Any], manifest: dict | None = None) -> None:
+    """Rewrite the report of a finished output directory; only the report entries of its manifest change."""
+    write_report(directory, report)
+    refresh_manifest_entries(directory, REPORT_FILES, manifest)
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, float):
-        return value
-    if hasattr(value, "item"):
+    if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
-
-
-def _fmt(value: float) -> str:
-    if value == float("inf"):
-        return "inf"
-    return f"{value:.2e}"
-
-
-def render_markdown(report: dict[str, Any]) -> str:
-    """A page a reviewer understands in ten seconds: verdict, parity table, then the details."""
-    lines = [f"# torch2tf report: {report['model']}", "", summary_line(report), ""]
-    conversion = report.get("conversion", {})
-    if conversion.get("strategy"):
-        lines += [f"Exporter: `{report.get('export', {}).get('exporter', '?')}` · strategy: "
-                  f"`{conversion['strategy']}` · serving signature batch: dynamic"
-                  + (f" (onnx2tf batch fixed to {conversion['raw_batch']}, restored by mapping over rows)"
-                     if conversion.get("raw_batch") else ""), ""]
-    lines += parity_table(report)
-    localization = report.get("localization")
-    if localization:
-        lines += ["", "## Where it starts to differ", ""]
-        if localization.get("found") is False:
-            lines.append("No single ONNX node differs on its own (the error accumulates, or the cut "
-                         "graphs could not be compared).")
-        else:
-            lines.append(f"First differing node: **{localization['node']}** ({localization['op_type']}), "
-                         f"tensor `{localization['tensor']}`"
-                         + (f", max abs {_fmt(localization['max_abs'])}" if localization.get("max_abs") is not None else ""))
-            if localization.get("module") or localization.get("source"):
-                lines.append(f"PyTorch: module `{localization.get('module') or '?'}`"
-                             + (f" at `{localization['source']}`" if localization.get("source") else ""))
-            lines.append(f"Found by bisection in {localization['probes']} partial conversions. "
-                         + localization.get("note", ""))
-    if report.get("regressions"):
-        lines += ["", "## Regressions against the baseline", "", "| target | output | figure | baseline | now |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {r['target']} | {r['output']} | {r['figure']} | {_fmt(r['baseline'])} | {_fmt(r['value'])} |"
-                  for r in report["regressions"]]
-    if report.get("notes"):
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
-    if report.get("benchmark"):
-        from torch2tf.validate.bench import bench_table
-
-        bench = report["benchmark"]
-        lines += ["", "## Benchmark", "", f"{bench['threads']} threads, {bench['warmup']} warm-up runs, "
-                  f"{bench['rounds']} interleaved rounds; ratios against onnxruntime fp32.", "", *bench_table(bench)]
-        lines += [f"- {n}" for n in bench.get("notes", [])]
-    lines += ["", "## Stages", "", "| stage | status | seconds | detail |", "|---|---|---|---|"]
-    for stage in report["stages"]:
-        lines.append(f"| {stage['name']} | {stage['status']} | {stage['seconds']:.1f} | {stage.get('detail', '')} |")
-    attempts = conversion.get("attempts", [])
-    if attempts:
-        lines += ["", "## Conversion attempts", "", "| exporter | strategy | result | reason |", "|---|---|---|---|"]
-        for a in attempts:
-            lines.append(f"| {a['exporter']} | {a['strategy']} | {a['status']} | {a.get('reason', '')} |")
-    export_attempts = report.get("export", {}).get("attempts", [])
-    failed_exports = [a for a in export_attempts if a["status"] != "ok"]
-    if failed_exports:
-        lines += ["", "## Export fallbacks", ""] + [f"- {a['exporter']}: {a['reason']}" for a in failed_exports]
-    onnx_ops = [o for o in report["operators"] if not o.get("target")]
-    if onnx_ops:
-        lines += ["", "## Operators", "", "ONNX: " + ", ".join(
-            f"{o['op_type']}×{o['count']}" + ("" if o["status"] in ("builtin", "exported") else f" ({o['status']})")
-            for o in onnx_ops)]
-    for target, summary in conversion.get("tflite", {}).items():
-        kinds = "builtin only" if summary["builtin_only"] else "needs " + ", ".join(summary["flex"] + summary["custom"])
-        lines.append(f"\n{target}: {sum(summary['ops'].values())} ops, {kinds}, "
-                     f"{summary['transpose_count']} TRANSPOSE — "
-                     + ", ".join(f"{k}×{v}" for k, v in summary["ops"].items()))
-    lines += ["", "## Versions", "", ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
-    return "\n".join(lines)
-
-
-def summary_line(report: dict[str, Any]) -> str:
-    mark = "✅ PASSED" if report["passed"] else "❌ FAILED"
-    soft = [p["target"] for p in report["parity"] if not p["passed"] and not p.get("gating", True)]
-    failed = [f"{p['target']}/{o['name']}" for p in report["parity"] for o in p["outputs"] if not o["passed"]]
-    failed += [f"{p['target']} (did not run)" for p in report["parity"] if p.get("errors") and not p["outputs"]]
-    text = f"**{mark}** — {len(report['parity'])} comparisons"
-    if failed:
-        text += f"; failing: {', '.join(failed)}"
-    if report.get("regressions"):
-        text += f"; {len(report['regressions'])} regressions against the baseline"
-    if soft:
-        text += f" (not gating: {', '.join(soft)} below the int8 preset)"
-    return text
-
-
-def parity_table(report: dict[str, Any]) -> list[str]:
-    """Target × output with ✓/✗ and the figures: what a CI job summary shows."""
-    lines = ["## Parity", "", "| target | vs | output | shape | max abs | max rel | mean abs | cosine | top-1 | atol | |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for target in report["parity"]:
-        for out in target["outputs"]:
-            top1 = "" if out.get("top1") is None else f"{out['top1']:.3f}"
-            atol = "–" if out["atol"] is None else f"{out['atol']:g}"
-            verdict = "✓" if out["passed"] else "✗ " + out.get("note", "")
-            vs = target["reference"] + (" (convert run)" if target.get("carried_over") else "")
-            lines.append(f"| {target['target']} | {vs} | {out['name']} | "
-                         f"{'x'.join(map(str, out['shape']))} | {_fmt(out['max_abs'])} | {_fmt(out['max_rel'])} | "
-                         f"{_fmt(out['mean_abs'])} | {out['cosine']:.6f} | {top1} | {atol} | {verdict} |")
-        for error in target.get("errors", []):
-            lines.append(f"| {target['target']} | {target['reference']} | – | | | | | | | | ✗ {error} |")
-    samples = sorted({s for p in report["parity"] if "latency_ms" not in p for s in p.get("samples", [])})
-    lines += ["", "Samples: " + ", ".join(samples)]
-    for p in report["parity"]:
-        if "latency_ms" in p:
-            latency = p["latency_ms"]
-            lines.append(f"\n{p['target']} ({p.get('endpoint', '')}): {latency['requests']} requests, latency "
-                         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms")
-    return lines

@@ -10,9 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.convert.signature import SignaturePlan, TensorBinding
-from torch2tf.native_logs import filtered_native_stderr, import_tensorflow, make_interpreter
-from torch2tf.errors import ConversionError, InputSpecError
+from torch2tf.errors import ArtifactLoadError, ArtifactRunError, InputSpecError
+from torch2tf.model_source import run_forward
+from torch2tf.native_logs import (
+    filtered_native_stderr,
+    import_tensorflow,
+    make_interpreter,
+)
+from torch2tf.specs import SignaturePlan, TensorBinding
 
 
 class Runner:
@@ -49,10 +54,7 @@ class TorchRunner(Runner):
         self.output_names = output_names
 
     def infer_impl(self, feeds):
-        from torch2tf.convert.torch_to_onnx import run_forward
-
-        values = run_forward(self.module, feeds)
-        return dict(zip(self.output_names, values))
+        return dict(zip(self.output_names, run_forward(self.module, feeds).values))
 
 
 class OrtRunner(Runner):
@@ -67,7 +69,7 @@ class OrtRunner(Runner):
         try:
             self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise ConversionError(f"onnxruntime cannot load {onnx_path}: {str(exc).splitlines()[0]}") from exc
+            raise ArtifactLoadError(f"onnxruntime cannot load {onnx_path}: {str(exc).splitlines()[0]}") from exc
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
 
@@ -92,7 +94,7 @@ class SavedModelRunner(Runner):
             self._model = tf.saved_model.load(str(saved_model_dir))
             self._fn = self._model.signatures["serving_default"]
         except Exception as exc:
-            raise ConversionError(f"cannot load SavedModel {saved_model_dir}: {str(exc).splitlines()[0]}") from exc
+            raise ArtifactLoadError(f"cannot load SavedModel {saved_model_dir}: {str(exc).splitlines()[0]}") from exc
         self.input_specs = self._fn.structured_input_signature[1]
         self.input_names = list(self.input_specs)
         self.output_names = list(self._fn.structured_outputs)
@@ -125,20 +127,15 @@ class TfliteRunner(Runner):
         try:
             self.interpreter = make_interpreter(str(path), threads)
         except Exception as exc:
-            raise ConversionError(f"cannot load TFLite file {path}: {str(exc).splitlines()[0]}") from exc
+            raise ArtifactLoadError(f"cannot load TFLite file {path}: {str(exc).splitlines()[0]}") from exc
         self.path = Path(path)
         self.inputs = inputs
         self.outputs = outputs
         self.input_names = [b.name for b in inputs]
         self._in_details = {d["name"]: d for d in self.interpreter.get_input_details()}
-        self._out_details = {d["name"]: d for d in self.interpreter.get_output_details()}
         self.fixed_batch = any(d["shape_signature"][0] != -1 for d in self._in_details.values()
                                if len(d["shape_signature"]))
         self._allocated_batch = None
-
-    @property
-    def raw_output_names(self) -> list[str]:
-        return list(self._out_details)
 
     def run_raw(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run on PyTorch-layout feeds; return outputs under the TFLite output names, unpermuted."""
@@ -163,7 +160,7 @@ class TfliteRunner(Runner):
         try:
             self.interpreter.invoke()
         except RuntimeError as exc:
-            raise ConversionError(f"TFLite could not run {self.path.name}: {_first_sentence(exc)}") from exc
+            raise ArtifactRunError(f"TFLite could not run {self.path.name}: {_first_sentence(exc)}") from exc
         return {d["name"]: _from_tensor_dtype(self.interpreter.get_tensor(d["index"]), d)
                 for d in self.interpreter.get_output_details()}
 
@@ -181,7 +178,7 @@ class TfliteRunner(Runner):
             with filtered_native_stderr():  # XNNPACK announces itself on first use
                 self.interpreter.allocate_tensors()
         except RuntimeError as exc:
-            raise ConversionError(f"TFLite cannot run {self.path.name}: {_first_sentence(exc)}",
+            raise ArtifactRunError(f"TFLite cannot run {self.path.name}: {_first_sentence(exc)}",
                                   hint="Flex (SELECT_TF_OPS) ops need the Flex delegate, which "
                                        "mobile runtimes often lack") from exc
 
@@ -191,7 +188,7 @@ class TfliteRunner(Runner):
                 return self._in_details[key]
         if len(self._in_details) == 1:
             return next(iter(self._in_details.values()))
-        raise ConversionError(f"the TFLite model has no input named {binding.raw_name!r} "
+        raise ArtifactRunError(f"the TFLite model has no input named {binding.raw_name!r} "
                               f"(it has {', '.join(self._in_details)})")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 # Input positions of the initial states: LSTM has initial_h and initial_c, GRU and RNN initial_h.
 STATE_INPUTS = {"LSTM": (5, 6), "GRU": (5,), "RNN": (5,)}
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}

@@ -15,13 +15,20 @@ from pathlib import Path
 import numpy as np
 
 from torch2tf.convert.onnx_source import node_source
-from torch2tf.convert.onnx_to_tf import Onnx2TfRequest, copy_onnx, run_onnx2tf
-from torch2tf.errors import ConversionError
-from torch2tf.model_spec import InputSpec
+from torch2tf.convert.onnx_to_tf import copy_onnx, run_onnx2tf
+from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw
+from torch2tf.convert.strategies import (
+    RequestExtras,
+    Strategy,
+    kept_layout_inputs,
+    onnx2tf_request,
+)
+from torch2tf.specs import TensorSpec, candidate_perms, load_onnx_graph
+from torch2tf.validate.compare import OutputComparison, Tolerance, compare_output
 
 MAX_PROBES = 16
 # Intermediate tensors can be large in magnitude: allow a relative part on top of fp32's atol.
-ATOL, RTOL = 1e-4, 1e-5
+INTERMEDIATE = Tolerance(atol=1e-4, rtol=1e-5)
 
 
 @dataclass
@@ -49,71 +56,78 @@ class Divergence:
 class LocalizeRequest:
     reference_onnx: Path  # what onnxruntime runs (the export)
     converted_onnx: Path  # what onnx2tf was given (after onnxsim and rewrites)
-    specs: list[InputSpec]
+    specs: list[TensorSpec]
     feeds: dict[str, np.ndarray]  # one batch-1 sample
-    static_batch: bool
-    keep_shape_input_names: list[str]
-    unroll_rnn: bool
+    strategy: Strategy
     work_dir: Path
     seed: int = 0
 
 
 def localize_divergence(request: LocalizeRequest) -> Divergence | None:
     """Bisect for the first differing tensor; None when even the last one matches."""
-    import onnx
-
-    converted = onnx.load(str(request.converted_onnx), load_external_data=False)
-    reference = onnx.load(str(request.reference_onnx), load_external_data=False)
-    reference_producers = {o: n for n in reference.graph.node for o in n.output}
+    converted = load_onnx_graph(request.converted_onnx)
+    reference_producers = {o: n for n in load_onnx_graph(request.reference_onnx).graph.node for o in n.output}
     candidates = _candidates(converted, set(reference_producers))
     if not candidates:
         return None
     expected = _reference_values(request.reference_onnx, candidates, request.feeds)
-    candidates = [c for c in candidates if c in expected]
-    probes = 0
-    errors: dict[str, float] = {}
-
-    def differs(index: int) -> bool | None:
-        """True/False; None when that cut cannot be compared (it is then dropped)."""
-        nonlocal probes
-        probes += 1
-        name = candidates[index]
-        error = _probe(request, name, expected[name], probes)
-        if error is None:
-            return None
-        errors[name] = error
-        return error > ATOL + RTOL * float(np.abs(expected[name]).max(initial=0.0))
-
-    lo, hi = 0, len(candidates) - 1
-    while True:  # the search needs a differing last tensor
-        if hi < 0 or probes >= MAX_PROBES:
-            return None
-        verdict = differs(hi)
-        if verdict is None:
-            del candidates[hi]
-            hi -= 1
-            continue
-        if not verdict:
-            return None
-        break
-    while lo < hi and probes < MAX_PROBES:
-        mid = (lo + hi) // 2
-        verdict = differs(mid)
-        if verdict is None:
-            del candidates[mid]
-            hi -= 1
-        elif verdict:
-            hi = mid
-        else:
-            lo = mid + 1
-    tensor = candidates[hi]
+    search = _Bisection(request, [c for c in candidates if c in expected], expected)
+    tensor = search.run()
+    if tensor is None:
+        return None
     node = next(n for n in converted.graph.node if tensor in n.output)
     source_node = reference_producers.get(tensor, node)
     info = node_source(source_node)
-    note = "" if lo == hi else f"stopped after {MAX_PROBES} probes; the divergence is at or before this node"
+    note = "" if search.converged else f"stopped after {MAX_PROBES} probes; the divergence is at or before this node"
     return Divergence(node=source_node.name or node.name, op_type=node.op_type, tensor=tensor,
-                      max_abs=errors.get(tensor), module=info.get("module", ""), source=info.get("source", ""),
-                      probes=probes, note=note)
+                      max_abs=search.errors.get(tensor), module=info.get("module", ""),
+                      source=info.get("source", ""), probes=search.probes, note=note)
+
+
+class _Bisection:
+    """Over candidate tensors in topological order: the first whose cut conversion differs."""
+
+    def __init__(self, request: LocalizeRequest, candidates: list[str], expected: dict[str, np.ndarray]) -> None:
+        self.request, self.candidates, self.expected = request, candidates, expected
+        self.probes = 0
+        self.errors: dict[str, float] = {}
+        self.converged = False
+
+    def run(self) -> str | None:
+        lo, hi = 0, len(self.candidates) - 1
+        while True:  # the search needs a differing last tensor
+            if hi < 0 or self.probes >= MAX_PROBES:
+                return None
+            verdict = self._differs(hi)
+            if verdict is None:
+                del self.candidates[hi]
+                hi -= 1
+                continue
+            if not verdict:
+                return None
+            break
+        while lo < hi and self.probes < MAX_PROBES:
+            mid = (lo + hi) // 2
+            verdict = self._differs(mid)
+            if verdict is None:
+                del self.candidates[mid]
+                hi -= 1
+            elif verdict:
+                hi = mid
+            else:
+                lo = mid + 1
+        self.converged = lo == hi
+        return self.candidates[hi]
+
+    def _differs(self, index: int) -> bool | None:
+        """True/False; None when that cut cannot be compared (it is then dropped)."""
+        self.probes += 1
+        name = self.candidates[index]
+        comparison = _probe(self.request, name, self.expected[name], self.probes)
+        if comparison is None:
+            return None
+        self.errors[name] = comparison.max_abs
+        return not comparison.passed
 
 
 def _candidates(model, reference_tensors: set[str]) -> list[str]:
@@ -155,33 +169,33 @@ def _reference_values(path: Path, names: list[str], feeds: dict[str, np.ndarray]
     return dict(zip(fetch, session.run(fetch, feeds)))
 
 
-def _probe(request: LocalizeRequest, tensor: str, expected: np.ndarray, index: int) -> float | None:
-    """Convert the graph cut at ``tensor`` and return its max abs error (None: could not compare)."""
-    from torch2tf.convert.signature import candidate_perms, plan_inputs, read_raw_signature, run_raw
-
+def _probe(request: LocalizeRequest, tensor: str, expected: np.ndarray, index: int) -> OutputComparison | None:
+    """Convert the graph cut at ``tensor`` and compare it in its closest layout (None: could not compare)."""
     directory = request.work_dir / f"probe-{index}"
     shutil.rmtree(directory, ignore_errors=True)
     source = copy_onnx(request.converted_onnx, directory / "onnx")
-    onnx2tf_request = Onnx2TfRequest(
-        onnx_path=str(source), output_dir=str(directory / "raw"),
-        static_batch=1 if request.static_batch else None, use_onnxsim=False,
-        keep_shape_input_names=request.keep_shape_input_names,
-        input_shapes={s.name: list(s.shape) for s in request.specs}, seed=request.seed,
-        unroll_rnn=request.unroll_rnn, interrupt_at=[tensor])
+    onnx2tf_request_ = onnx2tf_request(request.strategy, source, directory / "raw", request.specs, request.seed,
+                                       RequestExtras(interrupt_at=[tensor]))
     try:
-        result = run_onnx2tf(onnx2tf_request, directory)
+        result = run_onnx2tf(onnx2tf_request_, directory)
         raw, raw_inputs = read_raw_signature(result.saved_model_dir)
-        inputs, raw_batch = plan_inputs(request.specs, raw_inputs, request.keep_shape_input_names)
+        inputs, raw_batch = plan_inputs(request.specs, raw_inputs, kept_layout_inputs(request.strategy, request.specs))
         values = list(run_raw(raw, inputs, request.feeds, raw_batch).values())
-    except (ConversionError, Exception):  # a cut onnx2tf cannot build: this tensor cannot be compared
+    except Exception:  # a cut onnx2tf or TensorFlow cannot build or run: this tensor cannot be compared
         return None
     if len(values) != 1:
         return None
-    value = values[0]
     best = None
-    for perm in candidate_perms(value.ndim):
-        candidate = value if perm is None else np.transpose(value, perm)
+    for perm in candidate_perms(values[0].ndim):
+        candidate = values[0] if perm is None else np.transpose(values[0], perm)
         if candidate.shape == expected.shape:
-            error = float(np.max(np.abs(candidate.astype(np.float64) - expected))) if expected.size else 0.0
-            best = error if best is None else min(best, error)
+            comparison = compare_output(tensor, expected, candidate, INTERMEDIATE)
+            best = comparison if best is None or comparison.max_abs < best.max_abs else best
     return best
+
+
+def localization_entry(divergence: Divergence | None) -> tuple[dict, str]:
+    """report.json "localization" and the stage's one-line detail."""
+    if divergence is None:
+        return {"found": False}, "no single ONNX node differs on its own"
+    return divergence.to_json(), divergence.describe()

@@ -1,7 +1,7 @@
 """The models a local server serves: REPO's models.config, each version's serving_default.
 
-Errors carry both TF Serving's HTTP status and its gRPC code, so the REST and gRPC front ends
-answer like TF Serving does.
+Refusals are ServingErrors carrying both TF Serving's HTTP status and its gRPC code, so the REST
+and gRPC front ends answer like TF Serving does.
 """
 from __future__ import annotations
 
@@ -12,20 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.errors import UsageError
+from torch2tf.errors import ServingError, UsageError
+from torch2tf.native_logs import import_tensorflow
+from torch2tf.serve.configs import parse_model_server_config
 from torch2tf.serve.repository import CONTAINER_BASE
 
 SIGNATURE = "serving_default"
-
-
-class ServingError(Exception):
-    """A request TF Serving would refuse: ``http_status`` for REST, ``grpc_code`` (name) for gRPC."""
-
-    def __init__(self, http_status: int, grpc_code: str, message: str) -> None:
-        super().__init__(message)
-        self.http_status = http_status
-        self.grpc_code = grpc_code
-        self.message = message
 
 
 def invalid(message: str) -> ServingError:
@@ -40,9 +32,10 @@ class ServedVersion:
     fn: Any = None
     inputs: dict[str, tuple[list, str]] = field(default_factory=dict)  # name → (shape, numpy dtype)
     signature_defs: Any = None  # tensorflow SignatureDef map (proto), for metadata
+    loaded: Any = None  # the loaded SavedModel: the signature needs its object alive
 
     def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        tf = _tf()
+        tf = import_tensorflow()
         unknown = sorted(set(feeds) - set(self.inputs))
         if unknown:
             raise invalid(f"input tensor alias not found in signature: {', '.join(unknown)}. Inputs expected to be "
@@ -69,12 +62,6 @@ class ServedVersion:
         return {k: v.numpy() for k, v in outputs.items()}
 
 
-def _tf():
-    from torch2tf.native_logs import import_tensorflow
-
-    return import_tensorflow()
-
-
 class ModelRegistry:
     """Loads every model and version that REPO/models.config names (paths under /models map to REPO)."""
 
@@ -85,8 +72,6 @@ class ModelRegistry:
         self.load()
 
     def load(self) -> None:
-        from torch2tf.serve.configs import parse_model_server_config
-
         config_path = self.repo / "models.config"
         if not config_path.is_file():
             raise UsageError(f"{self.repo} is not a model repository (no models.config)",
@@ -109,15 +94,13 @@ class ModelRegistry:
     def _load_version(self, name: str, version: int, path: Path) -> ServedVersion:
         from tensorflow.core.protobuf import saved_model_pb2
 
-        tf = _tf()
+        tf = import_tensorflow()
         loaded = tf.saved_model.load(str(path))
         fn = loaded.signatures[SIGNATURE]
         inputs = {n: (spec.shape.as_list(), np.dtype(spec.dtype.as_numpy_dtype).name)
                   for n, spec in fn.structured_input_signature[1].items()}
         proto = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
-        served = ServedVersion(name, version, path, fn, inputs, proto.meta_graphs[0].signature_def)
-        served._keepalive = loaded  # the signature needs its object alive
-        return served
+        return ServedVersion(name, version, path, fn, inputs, proto.meta_graphs[0].signature_def, loaded)
 
     def get(self, name: str, version: int | None = None) -> ServedVersion:
         versions = self.versions.get(name)

@@ -1,4 +1,7 @@
-"""torch.nn.Module → ONNX, with the dynamo exporter first and the TorchScript exporter as fallback."""
+"""torch.nn.Module → ONNX, with the dynamo exporter first and the TorchScript exporter as fallback.
+
+Also where a user's own .onnx is re-saved in our layout, and where the opset really written is read.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -8,13 +11,13 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from torch2tf.errors import ExportError, ModelRunError
+from torch2tf.errors import ExportError, UsageError
+from torch2tf.model_source import LoadedModel
 from torch2tf.native_logs import silenced_fds
-from torch2tf.model_spec import InputSpec, LoadedModel
+from torch2tf.specs import TensorSpec, load_onnx_graph
 
 EXPORTERS = ("dynamo", "torchscript")
 # torch.export specializes a dynamic axis whose example size is 1: trace with 2.
@@ -29,53 +32,7 @@ class ExportResult:
     attempts: list[dict[str, str]]  # every exporter tried, with why it failed
 
 
-def run_forward(module: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """Run the torch model on numpy feeds; raise ModelRunError naming the shapes on failure."""
-    import torch
-
-    args = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in feeds.values())
-    try:
-        with torch.no_grad():
-            result = module(*args)
-    except Exception as exc:
-        shapes = ", ".join(f"{n}={'x'.join(map(str, a.shape))}:{a.dtype}" for n, a in feeds.items())
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelRunError(f"forward() raised {type(exc).__name__} on inputs {shapes}: {message}",
-                            hint="check --input shapes and dtypes") from exc
-    return [t.detach().cpu().numpy() for t in flatten_outputs(result)]
-
-
-def flatten_outputs(result: Any) -> list[Any]:
-    import torch
-
-    if isinstance(result, torch.Tensor):
-        return [result]
-    if isinstance(result, dict):
-        return [t for v in result.values() for t in flatten_outputs(v)]
-    if isinstance(result, (list, tuple)):
-        return [t for v in result for t in flatten_outputs(v)]
-    raise ModelRunError(f"forward() returned {type(result).__name__}; torch2tf needs tensors, "
-                        "or tuples/lists/dicts of tensors")
-
-
-def output_names_of(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> list[str]:
-    """Names for the outputs: dict keys or namedtuple fields when forward() returns those."""
-    import torch
-
-    args = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in feeds.values())
-    with torch.no_grad():
-        result = loaded.module(*args)
-    count = len(flatten_outputs(result))
-    if isinstance(result, dict) and all(isinstance(v, torch.Tensor) for v in result.values()):
-        return [str(k) for k in result]
-    if isinstance(result, tuple) and hasattr(result, "_fields") and len(result._fields) == count:
-        return list(result._fields)
-    if count == 1:
-        return ["output"]
-    return [f"output_{i}" for i in range(count)]
-
-
-def export_onnx(loaded: LoadedModel, specs: list[InputSpec], feeds: dict[str, np.ndarray],
+def export_onnx(loaded: LoadedModel, specs: list[TensorSpec], feeds: dict[str, np.ndarray],
                 path: Path, opset: int, output_names: list[str],
                 exporters: tuple[str, ...] = EXPORTERS) -> ExportResult:
     """Export with each exporter in turn; the first that writes a valid file wins."""
@@ -134,7 +91,7 @@ def _quiet():
             lg.setLevel(level)
 
 
-def _trace_args(specs: list[InputSpec], feeds: dict[str, np.ndarray]) -> tuple:
+def _trace_args(specs: list[TensorSpec], feeds: dict[str, np.ndarray]) -> tuple:
     import torch
 
     args = []
@@ -177,3 +134,21 @@ def _export_torchscript(loaded, specs, feeds, path, opset, output_names) -> None
 
 
 _EXPORT = {"dynamo": _export_dynamo, "torchscript": _export_torchscript}
+
+
+def normalize_onnx(source: Path, path: Path) -> Path:
+    """Re-save a user's ONNX as ``path`` (+ ``.data`` when large) so every later step sees one layout."""
+    import onnx
+
+    try:
+        model = onnx.load(str(source))
+    except Exception as exc:
+        raise UsageError(f"cannot read ONNX file {source}: {str(exc).splitlines()[0]}") from exc
+    large = model.ByteSize() > 1 << 30
+    onnx.save(model, str(path), save_as_external_data=large, location=f"{path.name}.data" if large else None)
+    return path
+
+
+def written_opset(path: Path) -> int:
+    model = load_onnx_graph(path)
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)

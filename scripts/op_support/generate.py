@@ -2,7 +2,7 @@
 """Regenerate torch2tf/data/op_support.json by converting one-node models of every ONNX op case.
 
 Re-run it whenever a pinned version (onnx2tf, tensorflow, onnx, onnxruntime) changes, and review
-the diff in git:  .venv/bin/python scripts/generate_op_support.py [--ops Conv,Erf] [--jobs 2]
+the diff in git:  .venv/bin/python scripts/op_support/generate.py [--ops Conv,Erf] [--jobs 2]
 """
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from torch2tf.convert.op_cases import OPSET, case_variants  # noqa: E402
-from torch2tf.convert.op_support import TABLE_FILE, measure_ops  # noqa: E402
+from scripts.op_support.cases import OPSET, case_variants  # noqa: E402
+from scripts.op_support.measure import measure_ops  # noqa: E402
+from torch2tf.convert.op_support import TABLE_FILE  # noqa: E402
 from torch2tf.validate.report import tool_versions  # noqa: E402
 
 

@@ -8,14 +8,19 @@ import subprocess
 import numpy as np
 import pytest
 
-from tests.artifacts_check import assert_artifacts, assert_served_matches_onnxruntime, assert_signature, serving_signature
+from tests.artifacts_check import (
+    assert_artifacts,
+    assert_served_matches_onnxruntime,
+    assert_signature,
+    serving_signature,
+)
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
 
 def _tiny(tiny_models):
-    from torch2tf.model_spec import load_model
+    from torch2tf.model_source import load_model
 
     return load_model(f"{tiny_models}:build").module
 

@@ -1,0 +1,145 @@
+"""``torch2tf convert`` and ``torch2tf check``."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from torch2tf.cli.options import (
+    COMMAND_SETTINGS,
+    builtins_only_option,
+    ci_file_options,
+    input_options,
+    json_option,
+    no_localize_option,
+    opset_option,
+    quantize_options,
+    quiet_option,
+    seed_option,
+    tolerance_option,
+)
+from torch2tf.cli.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARITY,
+    fail,
+    print_event,
+    write_ci_files,
+)
+from torch2tf.errors import Torch2TFError
+from torch2tf.pipeline.convert import run_check, run_convert
+from torch2tf.pipeline.options import ConvertOptions
+
+
+@click.command(context_settings=COMMAND_SETTINGS)
+@click.argument("model")
+@input_options("--input image:Nx3x224x224 --input mask:Nx224x224:bool")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help="Output directory; written atomically.")
+@click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
+@opset_option
+@click.option("--layout", type=click.Choice(["nchw", "nhwc"]), default="nchw", show_default=True,
+              help="Layout of the SavedModel signature: nchw keeps PyTorch's layout; nhwc takes and "
+                   "returns channel-last tensors (what onnx2tf produces natively).")
+@click.option("--output-names", help="Comma-separated output names (default: dict keys / namedtuple "
+                                     "fields of forward()'s result, else output or output_0, output_1, ...).")
+@seed_option
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep intermediate files here (every conversion attempt with its onnx2tf.log) "
+                   "instead of deleting them; for debugging a failed conversion.")
+@tolerance_option
+@no_localize_option
+@builtins_only_option
+@quantize_options
+@click.option("--strategy", help="Try only this conversion strategy (a rung of the ladder, as named in report.md, "
+                                 "e.g. static-batch) instead of walking the ladder.")
+@click.option("--no-op-check", is_flag=True,
+              help="Convert even when the support table says an operator will not convert.")
+@ci_file_options
+@quiet_option
+@json_option
+def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, tolerances,
+            no_localize, tflite_builtins_only, quantize, strategy, no_op_check, junit, markdown, quiet, as_json):
+    """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
+
+    \b
+    MODEL is one of:
+      path/to/file.py:build        a function returning an nn.Module, or an nn.Module class
+      package.module:make_net      the same, importable from the current directory or installed
+      model.pt / model.pt2         a TorchScript file / a torch.export ExportedProgram
+      model.onnx                   an existing ONNX model: the export is skipped
+
+    \b
+    Examples:
+      torch2tf convert examples/resnet.py:build --input image:Nx3x224x224 -o out/
+      torch2tf convert my_pkg.models:make_net --input tokens:Nx32:int64 -o out/
+      torch2tf convert model.onnx -o out/
+
+    \b
+    OUTPUT gets model.onnx (+ model.onnx.data), saved_model/ (serving_default with the PyTorch
+    names, layout and a dynamic batch), tflite/model_float32.tflite, tflite/model_float16.tflite,
+    report.json, report.md and manifest.json.
+    """
+    options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data, force=force,
+                             opset=opset, layout=layout, seed=seed, work_dir=work_dir, tolerances=list(tolerances),
+                             localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
+                             op_check=not no_op_check, strategy=strategy, quantize=quantize,
+                             output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
+    try:
+        outcome = run_convert(options, on_event=None if quiet else print_event)
+    except Torch2TFError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written", err=True)
+        sys.exit(130)
+    report = outcome.report.to_json()
+    write_ci_files(report, junit, markdown)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    if not quiet:
+        verdict = "parity holds" if outcome.passed else "PARITY FAILED"
+        click.echo(f"{verdict}; report: {outcome.output / 'report.md'}", err=True)
+    sys.exit(EXIT_OK if outcome.passed else EXIT_PARITY)
+
+
+@click.command(context_settings=COMMAND_SETTINGS)
+@click.argument("model")
+@input_options("--input pixels:Nx3x64x64")
+@opset_option
+@builtins_only_option
+@json_option
+@quiet_option
+def check(model, inputs, input_data, opset, tflite_builtins_only, as_json, quiet):
+    """Operator compatibility of MODEL, in seconds and before converting.
+
+    Exports MODEL to ONNX (or reads the .onnx), lists every operator with its count, the status
+    measured for it (builtin: TFLite builtin; flex: TFLite needs the Flex delegate; tf_only:
+    SavedModel only; unsupported: onnx2tf cannot convert it) and where in the PyTorch code its
+    nodes come from. Exit 0 when every operator converts, 1 otherwise (naming each blocking op
+    and what to try), 2 on usage errors.
+
+    \b
+    Examples:
+      torch2tf check examples/resnet.py:build --input image:Nx3x224x224
+      torch2tf check model.onnx --json
+      torch2tf check examples/bert.py:build -i input_ids:Nx32:int64 -i attention_mask:Nx32:int64 --tflite-builtins-only
+    """
+    options = ConvertOptions(model=model, output=Path("."), inputs=list(inputs), input_data=input_data, opset=opset,
+                             tflite_builtins_only=tflite_builtins_only)
+    try:
+        compat = run_check(options, on_event=None if quiet or as_json else print_event)
+    except Torch2TFError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json.dumps({"model": model, "ok": compat.ok, "builtins_only": tflite_builtins_only,
+                               "operators": [op.to_json() for op in compat.ops],
+                               "blocking": [op.op_type for op in compat.blocking]}, indent=2))
+    else:
+        click.echo(compat.table())
+        if compat.blocking:
+            click.echo("\nblocking:\n" + compat.blocking_summary(), err=True)
+        else:
+            click.echo(f"\nall {len(compat.ops)} operator types convert", err=True)
+    sys.exit(EXIT_OK if compat.ok else EXIT_FAILED)

@@ -1,0 +1,113 @@
+"""``torch2tf validate`` and ``torch2tf bench``: parity and speed of an existing convert output."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from torch2tf.cli.options import (
+    COMMAND_SETTINGS,
+    ci_file_options,
+    json_option,
+    no_localize_option,
+    quiet_option,
+    seed_option,
+    tolerance_option,
+)
+from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, fail, write_ci_files
+from torch2tf.errors import Torch2TFError
+from torch2tf.pipeline.revalidate import revalidate
+from torch2tf.validate.bench import BenchOptions, run_bench
+from torch2tf.validate.directory import ValidateOptions
+from torch2tf.validate.markdown import bench_table, parity_table, summary_line
+
+
+@click.command(context_settings=COMMAND_SETTINGS)
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--input-data", type=click.Path(dir_okay=False, path_type=Path),
+              help="An .npz of real inputs (named like the model's inputs) validated on top of random samples.")
+@click.option("--samples", type=int, default=2, show_default=True,
+              help="Random samples, alternating batch 1 and batch 3 when the batch is dynamic.")
+@tolerance_option
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="A report.json of an earlier model version: fail when an error figure got worse.")
+@click.option("--regression-factor", type=click.FloatRange(min=1.0), default=2.0, show_default=True,
+              help="With --baseline: how many times larger an error may grow before it is a regression.")
+@ci_file_options
+@no_localize_option
+@seed_option
+@quiet_option
+@json_option
+def validate(directory, input_data, samples, tolerances, baseline, regression_factor, junit, markdown, no_localize,
+             seed, quiet, as_json):
+    """Re-run parity on the artifacts in DIRECTORY (a convert output) against onnxruntime.
+
+    \b
+    Examples:
+      torch2tf validate out/ --input-data real_batch.npz --samples 16
+      torch2tf validate out/ --tolerance fp32:atol=1e-5
+      torch2tf validate out/ --junit parity.xml --markdown parity.md
+      torch2tf validate out/ --baseline previous/report.json --regression-factor 1.5
+
+    Exit codes like convert: 0 parity holds, 3 it does not (or an error figure regressed against
+    --baseline), 1/2 on a broken or foreign directory or bad options. The new results replace the
+    parity section of DIRECTORY/report.json and report.md.
+    """
+    options = ValidateOptions(directory=directory, input_data=input_data, samples=samples,
+                              tolerances=list(tolerances), baseline=baseline, regression_factor=regression_factor,
+                              localize=not no_localize, seed=seed)
+
+    def on_stage(name: str, seconds: float, detail: str) -> None:
+        if not quiet:
+            click.echo(f"[{name}] done in {seconds:.1f}s — {detail}", err=True)
+
+    try:
+        report = revalidate(options, on_stage).to_json()
+    except Torch2TFError as exc:
+        fail(exc)
+    write_ci_files(report, junit, markdown)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    if not quiet:
+        click.echo("\n".join([summary_line(report), "", *parity_table(report)]), err=True)
+    sys.exit(EXIT_OK if report["passed"] else EXIT_PARITY)
+
+
+@click.command(context_settings=COMMAND_SETTINGS)
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Threads for every runtime (torch, onnxruntime, TensorFlow, TFLite).")
+@click.option("--batch", "batches", default="1", show_default=True, help="Comma-separated batch sizes, e.g. 1,8.")
+@click.option("--rounds", type=click.IntRange(min=3), default=20, show_default=True,
+              help="Timed runs per runtime (interleaved), after 3 warm-up runs.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Also draw a PNG bar chart (matplotlib).")
+def bench(directory, threads, batches, rounds, plot):
+    """Latency, throughput and size of every artifact in DIRECTORY, side by side.
+
+    Torch eager (when MODEL still loads from here), onnxruntime, the SavedModel and every TFLite
+    variant run the same inputs with the same thread count. The table (ratios against
+    onnxruntime) is printed and written into report.json/report.md.
+
+    \b
+    Examples:
+      torch2tf bench out/ --threads 2 --batch 1,8
+      torch2tf bench out/ --plot bench.png
+    """
+    try:
+        sizes = tuple(int(b) for b in batches.split(","))
+        if any(b < 1 for b in sizes):
+            raise ValueError
+    except ValueError:
+        raise click.UsageError(f"--batch {batches!r}: comma-separated positive integers, e.g. 1,8") from None
+
+    def on_row(row: dict) -> None:
+        click.echo(f"[bench] {row['runtime']:<28} batch {row['batch']}: median {row['median_ms']:.2f} ms", err=True)
+
+    try:
+        result = run_bench(BenchOptions(directory=directory, threads=threads, batches=sizes, rounds=rounds,
+                                        plot=plot), on_row)
+    except Torch2TFError as exc:
+        fail(exc)
+    click.echo("\n".join(bench_table(result) + [f"- {n}" for n in result["notes"]]))

@@ -1,0 +1,1 @@
+"""Where convert and validate meet: the stages of a conversion, the ladder and its parity gate, localization."""

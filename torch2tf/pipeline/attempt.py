@@ -1,0 +1,169 @@
+"""One rung of the ladder: convert one export with one strategy and check every artifact.
+
+An attempt runs onnx2tf on the strategy's graph, wraps the result in the PyTorch-facing serving
+signature, binds the TFLite outputs by value, and checks the SavedModel and both TFLite files
+against onnxruntime on the same samples. It never raises for the model's faults: the reason is
+recorded and the ladder tries the next rung.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch2tf.convert.onnx_to_tf import run_onnx2tf
+from torch2tf.convert.signature import (
+    plan_inputs,
+    read_raw_signature,
+    run_raw,
+    write_serving_saved_model,
+)
+from torch2tf.convert.strategies import (
+    Strategy,
+    kept_layout_inputs,
+    onnx2tf_request,
+    prepare_onnx2tf_input,
+)
+from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
+from torch2tf.inputs import Sample
+from torch2tf.pipeline.bindings import bind_outputs, bind_tflite_outputs
+from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
+from torch2tf.validate.compare import Tolerances
+from torch2tf.validate.parity import (
+    Outputs,
+    check_target,
+    failed_target,
+    summarize_failures,
+)
+from torch2tf.validate.runners import SavedModelRunner, TfliteRunner
+
+TFLITE_PRECISIONS = (("tflite_float32", "float32", "fp32"), ("tflite_float16", "float16", "fp16"))
+
+
+@dataclass
+class Candidate:
+    """One exported ONNX with onnxruntime's outputs on the samples, and how it compares with torch."""
+
+    exporter: str
+    onnx_path: Path
+    expected: Outputs
+    export_check: dict | None  # torch vs onnxruntime; None without a torch model
+
+    @property
+    def export_differs(self) -> bool:
+        return self.export_check is not None and not self.export_check["passed"]
+
+
+@dataclass
+class AttemptContext:
+    """What every attempt needs; built once per run."""
+
+    specs: list[TensorSpec]
+    output_specs: list[TensorSpec]
+    samples: list[Sample]
+    layout: str
+    seed: int
+    work_dir: Path
+    tolerances: Tolerances
+
+
+@dataclass
+class Attempt:
+    candidate: Candidate
+    strategy: Strategy
+    directory: Path
+    status: str = "failed"  # ok | failed | parity-failed
+    reason: str = ""
+    seconds: float = 0.0
+    plan: SignaturePlan | None = None
+    tflite_outputs: list[TensorBinding] = field(default_factory=list)
+    parity: list[dict] = field(default_factory=list)
+    rewrites: list[str] = field(default_factory=list)
+    parity_seconds: float = 0.0
+
+    @property
+    def exporter(self) -> str:
+        return self.candidate.exporter
+
+    @property
+    def produced_artifacts(self) -> bool:
+        return self.plan is not None
+
+    def failed_targets(self) -> int:
+        return sum(1 for p in self.parity if not p["passed"])
+
+    @property
+    def onnx2tf_input(self) -> Path:
+        return self.directory / "onnx" / "model.onnx"
+
+    @property
+    def saved_model_dir(self) -> Path:
+        return self.directory / "saved_model"
+
+    def tflite_path(self, precision: str) -> Path:
+        return self.directory / "raw" / f"model_{precision}.tflite"
+
+    def to_json(self) -> dict:
+        return {"exporter": self.exporter, "strategy": self.strategy.name, "status": self.status,
+                "reason": self.reason, "seconds": round(self.seconds, 2), "rewrites": self.rewrites}
+
+
+def try_strategy(candidate: Candidate, strategy: Strategy, ctx: AttemptContext) -> Attempt:
+    """Convert with one strategy, build the serving signature, check parity. Never raises for the model's faults."""
+    directory = ctx.work_dir / f"{candidate.exporter}-{strategy.name}"
+    shutil.rmtree(directory, ignore_errors=True)
+    attempt = Attempt(candidate, strategy, directory)
+    start = time.perf_counter()
+    try:
+        _convert(attempt, ctx)
+        parity_start = time.perf_counter()
+        attempt.parity = _check_artifacts(attempt, ctx)
+        attempt.parity_seconds = time.perf_counter() - parity_start
+    except (ConversionError, ArtifactLoadError) as exc:
+        attempt.reason = exc.message
+    except Exception as exc:  # TF/LiteRT raise their own types on graphs onnx2tf mis-built: next rung
+        attempt.reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    attempt.seconds = time.perf_counter() - start
+    if attempt.parity and not attempt.reason:
+        attempt.status = "parity-failed" if attempt.failed_targets() else "ok"
+        attempt.reason = summarize_failures(attempt.parity)
+    if candidate.export_differs:
+        attempt.status = "parity-failed" if attempt.status == "ok" else attempt.status
+        attempt.reason = "export differs from torch; " + attempt.reason
+    return attempt
+
+
+def _convert(attempt: Attempt, ctx: AttemptContext) -> None:
+    """onnx2tf on the strategy's graph, then the PyTorch-facing serving signature around it."""
+    strategy, directory = attempt.strategy, attempt.directory
+    source, attempt.rewrites = prepare_onnx2tf_input(attempt.candidate.onnx_path, directory / "onnx", strategy,
+                                                     ctx.specs)
+    result = run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", ctx.specs, ctx.seed), directory)
+    raw, raw_inputs = read_raw_signature(result.saved_model_dir)
+    inputs, raw_batch = plan_inputs(ctx.specs, raw_inputs, kept_layout_inputs(strategy, ctx.specs))
+    first = ctx.samples[0]
+    raw_outputs = run_raw(raw, inputs, first.feeds, raw_batch)
+    outputs = bind_outputs(ctx.output_specs, raw_outputs, attempt.candidate.expected[first.name])
+    plan = SignaturePlan(inputs, outputs, raw_batch, ctx.layout)
+    write_serving_saved_model(raw, attempt.saved_model_dir, plan, ctx.specs)
+    attempt.plan = plan
+
+
+def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[dict]:
+    """Parity of the SavedModel and both TFLite files; a file TFLite cannot run fails its target."""
+    expected = attempt.candidate.expected
+    with SavedModelRunner(attempt.saved_model_dir, attempt.plan) as runner:
+        entries = [check_target("saved_model", runner, ctx.samples, expected, "fp32", ctx.tolerances)]
+    try:
+        attempt.tflite_outputs = bind_tflite_outputs(attempt.tflite_path("float32"), attempt.plan.inputs,
+                                                     ctx.output_specs, ctx.samples[0], expected)
+    except (ConversionError, ArtifactLoadError, ArtifactRunError) as exc:
+        return entries + [failed_target(t, preset, ctx.samples, exc.message) for t, _, preset in TFLITE_PRECISIONS]
+    for target, precision, preset in TFLITE_PRECISIONS:
+        try:
+            with TfliteRunner(attempt.tflite_path(precision), attempt.plan.inputs, attempt.tflite_outputs) as runner:
+                entries.append(check_target(target, runner, ctx.samples, expected, preset, ctx.tolerances))
+        except ArtifactLoadError as exc:
+            entries.append(failed_target(target, preset, ctx.samples, exc.message))
+    return entries

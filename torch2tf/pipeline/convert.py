@@ -1,0 +1,147 @@
+"""The convert pipeline: load → export → check ONNX → convert (the ladder) → parity → write.
+
+Read top to bottom: each stage returns a typed result the next ones take. Results land in a
+staging directory renamed into place at the end: after a failure (exit 1) nothing is left at the
+output path; after a parity failure (exit 3) the artifacts are written with a report that says
+where they differ.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
+from torch2tf.convert.compatibility import Compatibility, inventory, operators_json
+from torch2tf.errors import UsageError
+from torch2tf.inputs import load_npz
+from torch2tf.pipeline import stages
+from torch2tf.pipeline.attempt import AttemptContext
+from torch2tf.pipeline.ladder import Ladder, LadderResult, select_strategies
+from torch2tf.pipeline.localize import (
+    LocalizeRequest,
+    localization_entry,
+    localize_divergence,
+)
+from torch2tf.pipeline.options import ConvertOptions, EventSink, StageLog
+from torch2tf.pipeline.outputs import manifest_info, tflite_truth, write_artifacts
+from torch2tf.pipeline.quantize import Quantized, quantize_stage
+from torch2tf.validate.compare import Tolerances
+from torch2tf.validate.parity import fp32_failed
+from torch2tf.validate.report import Report, write_report
+
+
+@dataclass
+class ConvertOutcome:
+    report: Report
+    output: Path
+
+    @property
+    def passed(self) -> bool:
+        return self.report.passed
+
+
+def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> ConvertOutcome:
+    tolerances = _tolerances(options)
+    if options.layout not in ("nchw", "nhwc"):
+        raise UsageError(f"--layout must be nchw or nhwc, not {options.layout!r}")
+    check_output_dir(options.output, options.force)
+    arrays = load_npz(options.input_data) if options.input_data else None
+    report = Report(model=options.model)
+    staging = StagingDir(options.output)
+    work = None
+    try:
+        work = _work_dir(options.work_dir)
+        _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work)
+        output = staging.commit()
+    except BaseException:
+        staging.discard()
+        raise
+    finally:
+        if work is not None and options.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return ConvertOutcome(report, output)
+
+
+def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: StageLog, staging: Path,
+                work: Path) -> None:
+    report = log.report
+    loaded = log.run("load", lambda: stages.load(options, arrays))
+    report.inputs = [s.to_json() for s in loaded.specs]
+    exported = log.run("export", lambda: stages.export(loaded, options, work))
+    report.export, report.notes = dict(exported.info), report.notes + exported.notes
+    checked = log.run("check_onnx", lambda: stages.check_onnx(exported, options))
+    report.outputs = [s.to_json() for s in checked.output_specs]
+    report.operators = operators_json(checked.compatibility)
+    ctx = AttemptContext(loaded.specs, checked.output_specs, loaded.samples, options.layout, options.seed, work,
+                         tolerances)
+    rungs = select_strategies(loaded.specs, checked.op_types, options.strategy)
+    ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, rungs, lambda d, s: log.info("convert", d, s))
+                     .climb())
+    _record_conversion(report, ladder, options.layout)
+    chosen = ladder.chosen
+    log.record("parity", chosen.parity_seconds, _parity_summary(report.parity))
+    if options.localize and fp32_failed(report.parity):
+        request = LocalizeRequest(reference_onnx=chosen.candidate.onnx_path, converted_onnx=chosen.onnx2tf_input,
+                                  specs=loaded.specs, feeds=loaded.samples[0].feeds, strategy=chosen.strategy,
+                                  work_dir=work / "localize", seed=options.seed)
+        report.localization, _ = log.run("localize", lambda: localization_entry(localize_divergence(request)),
+                                         describe=lambda entry: entry[1])
+    quantized = Quantized()
+    if options.quantize is not None:
+        quantized = log.run("quantize", lambda: quantize_stage(options.quantize, chosen, loaded, checked.output_specs,
+                                                               work, options.seed, tolerances))
+        report.parity += quantized.parity
+        report.notes += quantized.notes
+    strict = bool(options.quantize and options.quantize.strict)
+    truth = log.run("tflite_ops", lambda: tflite_truth(chosen, quantized, options.tflite_builtins_only))
+    report.operators += truth.operators
+    report.conversion["tflite"] = truth.summaries
+    log.run("write", lambda: write_artifacts(staging, chosen, quantized, strict), describe=lambda _: str(options.output))
+    data = report.to_json()
+    write_report(staging, data)
+    write_manifest(staging, manifest_info(options.model, options.seed, loaded.vocab, data, chosen, quantized, strict),
+                   report.versions)
+
+
+def _record_conversion(report: Report, ladder: LadderResult, layout: str) -> None:
+    chosen = ladder.chosen
+    report.export.setdefault("attempts", []).extend(ladder.export_attempts)
+    report.export["exporter"] = chosen.exporter
+    report.conversion = {"attempts": [a.to_json() for a in ladder.attempts], "strategy": chosen.strategy.name,
+                         "exporter": chosen.exporter, "raw_batch": chosen.plan.raw_batch, "layout": layout,
+                         "rewrites": chosen.rewrites}
+    report.parity = ([chosen.candidate.export_check] if chosen.candidate.export_check else []) + list(chosen.parity)
+
+
+def _parity_summary(parity: list[dict]) -> str:
+    failed = [p["target"] for p in parity if not p["passed"]]
+    summary = f"{len(parity) - len(failed)}/{len(parity)} targets within tolerance"
+    return summary + (f"; failing: {', '.join(failed)}" if failed else "")
+
+
+def run_check(options: ConvertOptions, on_event: EventSink | None = None) -> Compatibility:
+    """``torch2tf check``: load, export, inventory — no conversion, nothing written."""
+    arrays = load_npz(options.input_data) if options.input_data else None
+    log = StageLog(Report(model=options.model), on_event)
+    work = _work_dir(None, prefix="torch2tf-check-")
+    try:
+        loaded = log.run("load", lambda: stages.load(options, arrays))
+        exported = log.run("export", lambda: stages.export(loaded, options, work))
+        return inventory(exported.path, options.tflite_builtins_only)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _tolerances(options: ConvertOptions) -> Tolerances:
+    try:
+        return Tolerances.from_overrides(options.tolerances)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _work_dir(parent: Path | None, prefix: str = "torch2tf-work-") -> Path:
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).resolve()

@@ -1,0 +1,77 @@
+"""What a convert run is asked to do, and the stage log that times and reports each stage."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from torch2tf.convert.quantize import QuantizeOptions
+from torch2tf.errors import Torch2TFError
+from torch2tf.specs import TensorSpec
+from torch2tf.validate.report import Report
+
+DEFAULT_OPSET = 18
+T = TypeVar("T")
+
+
+@dataclass
+class ConvertOptions:
+    model: str
+    output: Path
+    inputs: list[TensorSpec] = field(default_factory=list)
+    input_data: Path | None = None
+    force: bool = False
+    opset: int = DEFAULT_OPSET
+    layout: str = "nchw"
+    seed: int = 0
+    output_names: list[str] | None = None
+    work_dir: Path | None = None  # keep intermediate files (every attempt, onnx2tf logs) here
+    tolerances: list[str] = field(default_factory=list)  # overrides, e.g. "fp32:atol=1e-5"
+    localize: bool = True  # on a parity failure, find the first differing ONNX node
+    tflite_builtins_only: bool = False  # Flex or custom TFLite ops are a failure
+    op_check: bool = True  # stop before onnx2tf when the support table says an op cannot convert
+    quantize: QuantizeOptions | None = None  # extra quantized TFLite variants
+    strategy: str | None = None  # try only this rung of the ladder (e.g. "static-batch")
+
+
+@dataclass
+class StageEvent:
+    stage: str
+    status: str  # start | ok | failed | info
+    seconds: float = 0.0
+    detail: str = ""
+
+
+EventSink = Callable[[StageEvent], None]
+
+
+class StageLog:
+    """Runs the stages in order: times each, records it in the report and tells ``on_event``."""
+
+    def __init__(self, report: Report, on_event: EventSink | None = None) -> None:
+        self.report = report
+        self.on_event = on_event or (lambda event: None)
+
+    def run(self, name: str, fn: Callable[[], T], describe: Callable[[T], str] = str) -> T:
+        self.on_event(StageEvent(name, "start"))
+        start = time.perf_counter()
+        try:
+            result = fn()
+        except Torch2TFError as exc:
+            self._add(name, "failed", time.perf_counter() - start, exc.message)
+            raise
+        self._add(name, "ok", time.perf_counter() - start, describe(result))
+        return result
+
+    def record(self, name: str, seconds: float, detail: str) -> None:
+        """A stage whose work ran inside an earlier one, with the seconds measured there."""
+        self.on_event(StageEvent(name, "start"))
+        self._add(name, "ok", seconds, detail)
+
+    def info(self, stage: str, detail: str, seconds: float = 0.0) -> None:
+        self.on_event(StageEvent(stage, "info", seconds, detail))
+
+    def _add(self, name: str, status: str, seconds: float, detail: str) -> None:
+        self.report.stages.append({"name": name, "status": status, "seconds": seconds, "detail": detail})
+        self.on_event(StageEvent(name, status, seconds, detail))

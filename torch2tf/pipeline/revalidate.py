@@ -1,0 +1,59 @@
+"""``torch2tf validate DIR``: parity of a convert output re-run, localized when an fp32 artifact fails.
+
+Parity itself is validate's; localization has to rebuild the graph onnx2tf was given (same
+strategy, onnxsim, rewrites) and convert cut versions of it, which is why the two meet here.
+The new results replace DIR's report.json and report.md (a bench section stays until the next bench).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from torch2tf.convert.strategies import prepare_onnx2tf_input, strategy_from_json
+from torch2tf.pipeline.localize import (
+    LocalizeRequest,
+    localization_entry,
+    localize_divergence,
+)
+from torch2tf.validate.directory import (
+    DirectoryValidation,
+    ValidateOptions,
+    validate_directory,
+)
+from torch2tf.validate.parity import fp32_failed
+from torch2tf.validate.report import Report, update_report
+
+StageSink = Callable[[str, float, str], None]
+
+
+def revalidate(options: ValidateOptions, on_stage: StageSink | None = None) -> Report:
+    on_stage = on_stage or (lambda *a: None)
+    validation = validate_directory(options)
+    report = validation.report
+    passing = sum(p["passed"] for p in report.parity)
+    on_stage("validate", validation.seconds, f"{passing}/{len(report.parity)} comparisons pass")
+    if options.localize and fp32_failed(report.parity):
+        start = time.perf_counter()
+        report.localization, detail = localization_entry(_localize(validation, options))
+        on_stage("localize", time.perf_counter() - start, detail)
+    data = report.to_json()
+    if "benchmark" in validation.previous:  # a later bench run's figures stay until the next bench
+        data["benchmark"] = validation.previous["benchmark"]
+    update_report(options.directory, data, validation.manifest)
+    return report
+
+
+def _localize(validation: DirectoryValidation, options: ValidateOptions):
+    strategy = strategy_from_json(validation.manifest["strategy"])
+    onnx_path = options.directory / "model.onnx"
+    work = Path(tempfile.mkdtemp(prefix="torch2tf-localize-"))
+    try:
+        converted, _ = prepare_onnx2tf_input(onnx_path, work / "onnx", strategy, validation.specs)
+        return localize_divergence(LocalizeRequest(
+            reference_onnx=onnx_path, converted_onnx=converted, specs=validation.specs,
+            feeds=validation.samples[0].feeds, strategy=strategy, work_dir=work / "probes", seed=options.seed))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,108 @@
+"""The first stages of a conversion: load MODEL and its inputs, export to ONNX, check the ONNX.
+
+Each returns a typed result that the next stage takes as an argument. The torch model runs once
+per validation sample, here; the ladder compares those outputs with onnxruntime's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from torch2tf.convert.compatibility import Compatibility, inventory
+from torch2tf.convert.export import export_onnx, normalize_onnx, written_opset
+from torch2tf.convert.onnx_checks import check_and_infer_shapes
+from torch2tf.errors import ConversionError
+from torch2tf.inputs import Sample, resolve_input_specs, validation_samples, vocab_sizes
+from torch2tf.model_source import LoadedModel, load_model, run_forward
+from torch2tf.pipeline.options import ConvertOptions
+from torch2tf.specs import TensorSpec, onnx_output_specs
+
+Outputs = dict[str, dict[str, np.ndarray]]
+
+
+@dataclass
+class Loaded:
+    model: LoadedModel
+    specs: list[TensorSpec]
+    vocab: dict[str, int]
+    samples: list[Sample]
+
+    def __str__(self) -> str:
+        return f"{self.model.kind}; inputs " + ", ".join(f"{s.name}:{s.shape_text()}:{s.dtype}" for s in self.specs)
+
+
+def load(options: ConvertOptions, arrays: dict[str, np.ndarray] | None) -> Loaded:
+    model = load_model(options.model)
+    specs = resolve_input_specs(model, options.inputs, arrays)
+    vocab = vocab_sizes(model, specs)
+    return Loaded(model, specs, vocab, validation_samples(specs, options.seed, vocab, arrays=arrays))
+
+
+@dataclass
+class Exported:
+    exporter: str  # "dynamo", "torchscript", or "onnx" (the user's file)
+    path: Path
+    output_names: list[str]
+    torch_outputs: Outputs | None  # per sample; None without a torch model
+    info: dict  # report.json "export"
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.exporter == "onnx":
+            return f"using {self.info['source']}"
+        fell_back = [a for a in self.info["attempts"] if a["status"] != "ok"]
+        return self.exporter + (f" (after {fell_back[0]['exporter']} failed)" if fell_back else "")
+
+
+def export_path(work: Path, label: str) -> Path:
+    directory = work / f"export-{label}"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / "model.onnx"
+
+
+def export(loaded: Loaded, options: ConvertOptions, work: Path) -> Exported:
+    model = loaded.model
+    if model.kind == "onnx":
+        path = normalize_onnx(model.onnx_path, export_path(work, "primary"))
+        info = {"exporter": "none (ONNX given)", "attempts": [], "source": str(model.onnx_path)}
+        return Exported("onnx", path, [s.name for s in onnx_output_specs(path)], None, info)
+    results = {s.name: run_forward(model.module, s.feeds) for s in loaded.samples}
+    names = options.output_names or results[loaded.samples[0].name].names
+    torch_outputs = {sample: dict(zip(names, r.values)) for sample, r in results.items()}
+    result = export_onnx(model, loaded.specs, loaded.samples[0].feeds, export_path(work, "primary"),
+                         options.opset, names)
+    written = written_opset(result.path)
+    info = {"exporter": result.exporter, "opset": written, "requested_opset": options.opset,
+            "attempts": result.attempts}
+    notes = []
+    if written != options.opset:
+        # The dynamo exporter writes opset 18 at least; onnx's version converter breaks its graphs.
+        notes.append(f"--opset {options.opset} was requested; the {result.exporter} exporter wrote opset {written}")
+    return Exported(result.exporter, result.path, names, torch_outputs, info, notes)
+
+
+@dataclass
+class Checked:
+    output_specs: list[TensorSpec]
+    compatibility: Compatibility
+
+    @property
+    def op_types(self) -> set[str]:
+        return {op.op_type for op in self.compatibility.ops}
+
+    def __str__(self) -> str:
+        nodes = sum(op.count for op in self.compatibility.ops)
+        return f"{nodes} nodes, {len(self.compatibility.ops)} op types"
+
+
+def check_onnx(exported: Exported, options: ConvertOptions) -> Checked:
+    check_and_infer_shapes(exported.path)
+    checked = Checked(onnx_output_specs(exported.path), inventory(exported.path, options.tflite_builtins_only))
+    compat = checked.compatibility
+    if options.op_check and not compat.ok:
+        raise ConversionError("operators that will not convert:\n" + compat.blocking_summary()
+                              + "\n\n" + compat.table(), hint="--no-op-check tries anyway")
+    return checked
+

@@ -1,0 +1,142 @@
+"""Parity of the artifacts in a convert output directory, re-run from what manifest.json records.
+
+The reference is onnxruntime on DIR/model.onnx; the targets are the SavedModel (through
+serving_default, as TF Serving calls it) and each TFLite file, with the I/O bindings recorded in
+manifest.json. The caller decides what else to do with a failure (localize it) and writes the report.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch2tf.artifacts import (
+    manifest_specs,
+    manifest_tflite_variants,
+    manifest_vocab,
+    read_manifest,
+    sha256_of,
+)
+from torch2tf.errors import OutputDirError, UsageError
+from torch2tf.inputs import Sample, check_arrays_match, load_npz, validation_samples
+from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
+from torch2tf.validate.compare import Tolerances
+from torch2tf.validate.parity import check_target, run_samples
+from torch2tf.validate.report import Report, read_report
+from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner
+
+DEFAULT_REGRESSION_FACTOR = 2.0
+# Errors below this are noise: a regression needs to exceed factor × max(baseline, floor).
+REGRESSION_FLOOR = 1e-6
+
+
+@dataclass
+class ValidateOptions:
+    directory: Path
+    input_data: Path | None = None
+    samples: int = 2
+    tolerances: list[str] = field(default_factory=list)
+    baseline: Path | None = None
+    regression_factor: float = DEFAULT_REGRESSION_FACTOR
+    localize: bool = True
+    seed: int = 0
+
+
+@dataclass
+class DirectoryValidation:
+    report: Report
+    previous: dict[str, Any]  # the report.json found in the directory
+    manifest: dict[str, Any]
+    specs: list[TensorSpec]
+    samples: list[Sample]
+    seconds: float
+
+
+def validate_directory(options: ValidateOptions) -> DirectoryValidation:
+    """Re-run parity on DIR; raise typed errors on a broken or foreign directory or bad options."""
+    directory = options.directory
+    if not directory.is_dir():
+        raise UsageError(f"no such directory: {directory}")
+    manifest = read_manifest(directory)
+    old = read_report(directory / "report.json")
+    baseline = read_report(options.baseline) if options.baseline else None
+    if "signature" not in manifest or "tflite" not in manifest:
+        raise OutputDirError(f"{directory}/manifest.json has no I/O bindings: not a complete convert output")
+    try:
+        tolerances = Tolerances.from_overrides(options.tolerances)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    specs = manifest_specs(manifest)
+    report = Report(model=old["model"], inputs=old["inputs"], outputs=old.get("outputs", []),
+                    operators=old.get("operators", []), export=old.get("export", {}),
+                    conversion=old.get("conversion", {}))
+    report.notes += _changed_artifacts(directory, manifest)
+    start = time.perf_counter()
+    samples = _samples(specs, options, manifest)
+    report.parity = _parity(directory, manifest, samples, tolerances, old)
+    seconds = time.perf_counter() - start
+    report.stages.append({"name": "validate", "status": "ok", "seconds": seconds, "detail": f"{len(samples)} samples"})
+    if baseline is not None:
+        report.regressions = find_regressions(report.parity, baseline["parity"], options.regression_factor)
+    return DirectoryValidation(report, old, manifest, specs, samples, seconds)
+
+
+def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: Tolerances, old: dict) -> list[dict]:
+    plan = SignaturePlan.from_json(manifest["signature"])
+    with OrtRunner(directory / "model.onnx") as ort:
+        expected = run_samples(ort, samples)
+    # No torch model here: keep convert's export check, marked as such.
+    parity = [{**p, "carried_over": True} for p in old.get("parity", []) if p.get("reference") == "torch"]
+    with SavedModelRunner(directory / "saved_model", plan) as runner:
+        parity.append(check_target("saved_model", runner, samples, expected, "fp32", tolerances))
+    default_outputs = [TensorBinding(**b) for b in manifest["tflite"]["outputs"]]
+    for target, variant in manifest_tflite_variants(manifest).items():
+        outputs = [TensorBinding(**b) for b in variant["outputs"]] if "outputs" in variant else default_outputs
+        with TfliteRunner(directory / variant["path"], plan.inputs, outputs) as runner:
+            entry = check_target(target, runner, samples, expected, variant["preset"], tolerances)
+        if not variant.get("gating", True):
+            entry["gating"] = False
+        parity.append(entry)
+    return parity
+
+
+def find_regressions(parity: list[dict], baseline: list[dict], factor: float) -> list[dict]:
+    """Outputs whose max or mean abs error grew by more than ``factor`` against the baseline."""
+    before = {(p["target"], o["name"]): o for p in baseline for o in p["outputs"]}
+    regressions = []
+    for entry in parity:
+        for out in entry["outputs"]:
+            old = before.get((entry["target"], out["name"]))
+            if old is None:
+                continue
+            for figure in ("max_abs", "mean_abs"):
+                limit = factor * max(old[figure], REGRESSION_FLOOR)
+                if out[figure] > limit:
+                    regressions.append({"target": entry["target"], "output": out["name"], "figure": figure,
+                                        "baseline": old[figure], "value": out[figure], "factor": factor})
+    return regressions
+
+
+def _changed_artifacts(directory: Path, manifest: dict[str, Any]) -> list[str]:
+    notes = []
+    for artifact in manifest["artifacts"]:
+        path = directory / artifact["path"]
+        if artifact["path"].startswith("report."):
+            continue
+        if not path.is_file():
+            raise OutputDirError(f"{artifact['path']} is missing from {directory}")
+        if sha256_of(path) != artifact["sha256"]:
+            notes.append(f"{artifact['path']} changed since conversion (sha256 differs from manifest.json)")
+    return notes
+
+
+def _samples(specs: list[TensorSpec], options: ValidateOptions, manifest: dict) -> list[Sample]:
+    if options.samples < 1:
+        raise UsageError("--samples must be at least 1")
+    arrays = None
+    if options.input_data:
+        arrays = load_npz(options.input_data)
+        check_arrays_match(specs, arrays)
+    vocab = manifest_vocab(options.directory, manifest)
+    return validation_samples(specs, options.seed, vocab, count=options.samples, arrays=arrays)

@@ -1,0 +1,145 @@
+"""report.md: a page a reviewer understands in ten seconds — verdict, parity table, then the details."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [f"# torch2tf report: {report['model']}", "", summary_line(report), ""]
+    lines += _strategy_line(report)
+    lines += parity_table(report)
+    lines += _localization(report.get("localization"))
+    lines += _regressions(report.get("regressions", []))
+    if report.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+    if report.get("benchmark"):
+        bench = report["benchmark"]
+        lines += ["", "## Benchmark", "", f"{bench['threads']} threads, {bench['warmup']} warm-up runs, "
+                  f"{bench['rounds']} interleaved rounds; ratios against onnxruntime fp32.", "", *bench_table(bench)]
+        lines += [f"- {n}" for n in bench.get("notes", [])]
+    lines += ["", "## Stages", "", "| stage | status | seconds | detail |", "|---|---|---|---|"]
+    lines += [f"| {s['name']} | {s['status']} | {s['seconds']:.1f} | {s.get('detail', '')} |" for s in report["stages"]]
+    lines += _attempts(report)
+    lines += _operators(report)
+    lines += ["", "## Versions", "", ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
+    return "\n".join(lines)
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    mark = "✅ PASSED" if report["passed"] else "❌ FAILED"
+    soft = [p["target"] for p in report["parity"] if not p["passed"] and not p.get("gating", True)]
+    failed = [f"{p['target']}/{o['name']}" for p in report["parity"] for o in p["outputs"] if not o["passed"]]
+    failed += [f"{p['target']} (did not run)" for p in report["parity"] if p.get("errors") and not p["outputs"]]
+    text = f"**{mark}** — {len(report['parity'])} comparisons"
+    if failed:
+        text += f"; failing: {', '.join(failed)}"
+    if report.get("regressions"):
+        text += f"; {len(report['regressions'])} regressions against the baseline"
+    if soft:
+        text += f" (not gating: {', '.join(soft)} below the int8 preset)"
+    return text
+
+
+def parity_table(report: dict[str, Any]) -> list[str]:
+    """Target × output with ✓/✗ and the figures: what a CI job summary shows."""
+    lines = ["## Parity", "", "| target | vs | output | shape | max abs | max rel | mean abs | cosine | top-1 | atol | |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for target in report["parity"]:
+        for out in target["outputs"]:
+            top1 = "" if out.get("top1") is None else f"{out['top1']:.3f}"
+            atol = "–" if out["atol"] is None else f"{out['atol']:g}"
+            verdict = "✓" if out["passed"] else "✗ " + out.get("note", "")
+            vs = target["reference"] + (" (convert run)" if target.get("carried_over") else "")
+            lines.append(f"| {target['target']} | {vs} | {out['name']} | "
+                         f"{'x'.join(map(str, out['shape']))} | {_fmt(out['max_abs'])} | {_fmt(out['max_rel'])} | "
+                         f"{_fmt(out['mean_abs'])} | {out['cosine']:.6f} | {top1} | {atol} | {verdict} |")
+        for error in target.get("errors", []):
+            lines.append(f"| {target['target']} | {target['reference']} | – | | | | | | | | ✗ {error} |")
+    samples = sorted({s for p in report["parity"] if "latency_ms" not in p for s in p.get("samples", [])})
+    lines += ["", "Samples: " + ", ".join(samples)]
+    for p in report["parity"]:
+        if "latency_ms" in p:
+            latency = p["latency_ms"]
+            lines.append(f"\n{p['target']} ({p.get('endpoint', '')}): {latency['requests']} requests, latency "
+                         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms")
+    return lines
+
+
+def bench_table(result: dict) -> list[str]:
+    lines = ["| runtime | batch | median ms | p90 ms | items/s | size | latency vs ORT | size vs ORT |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        size = f"{r['size_bytes'] / 1e6:.2f} MB" if r["size_bytes"] else "–"
+        ratio = f"{r['size_vs_onnxruntime']:.2f}×" if r["size_vs_onnxruntime"] else "–"
+        lines.append(f"| {r['runtime']} | {r['batch']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | "
+                     f"{r['throughput']:.1f} | {size} | {r['latency_vs_onnxruntime']:.2f}× | {ratio} |")
+    return lines
+
+
+def _fmt(value: float) -> str:
+    if value == float("inf"):
+        return "inf"
+    return f"{value:.2e}"
+
+
+def _strategy_line(report: dict[str, Any]) -> list[str]:
+    conversion = report.get("conversion", {})
+    if not conversion.get("strategy"):
+        return []
+    return [f"Exporter: `{report.get('export', {}).get('exporter', '?')}` · strategy: "
+            f"`{conversion['strategy']}` · serving signature batch: dynamic"
+            + (f" (onnx2tf batch fixed to {conversion['raw_batch']}, restored by mapping over rows)"
+               if conversion.get("raw_batch") else ""), ""]
+
+
+def _localization(localization: dict | None) -> list[str]:
+    if not localization:
+        return []
+    lines = ["", "## Where it starts to differ", ""]
+    if localization.get("found") is False:
+        return lines + ["No single ONNX node differs on its own (the error accumulates, or the cut "
+                        "graphs could not be compared)."]
+    lines.append(f"First differing node: **{localization['node']}** ({localization['op_type']}), "
+                 f"tensor `{localization['tensor']}`"
+                 + (f", max abs {_fmt(localization['max_abs'])}" if localization.get("max_abs") is not None else ""))
+    if localization.get("module") or localization.get("source"):
+        lines.append(f"PyTorch: module `{localization.get('module') or '?'}`"
+                     + (f" at `{localization['source']}`" if localization.get("source") else ""))
+    lines.append(f"Found by bisection in {localization['probes']} partial conversions. " + localization.get("note", ""))
+    return lines
+
+
+def _regressions(regressions: list[dict]) -> list[str]:
+    if not regressions:
+        return []
+    lines = ["", "## Regressions against the baseline", "", "| target | output | figure | baseline | now |",
+             "|---|---|---|---|---|"]
+    return lines + [f"| {r['target']} | {r['output']} | {r['figure']} | {_fmt(r['baseline'])} | {_fmt(r['value'])} |"
+                    for r in regressions]
+
+
+def _attempts(report: dict[str, Any]) -> list[str]:
+    lines = []
+    attempts = report.get("conversion", {}).get("attempts", [])
+    if attempts:
+        lines += ["", "## Conversion attempts", "", "| exporter | strategy | result | reason |", "|---|---|---|---|"]
+        lines += [f"| {a['exporter']} | {a['strategy']} | {a['status']} | {a.get('reason', '')} |" for a in attempts]
+    failed_exports = [a for a in report.get("export", {}).get("attempts", []) if a["status"] != "ok"]
+    if failed_exports:
+        lines += ["", "## Export fallbacks", ""] + [f"- {a['exporter']}: {a['reason']}" for a in failed_exports]
+    return lines
+
+
+def _operators(report: dict[str, Any]) -> list[str]:
+    lines = []
+    onnx_ops = [o for o in report["operators"] if not o.get("target")]
+    if onnx_ops:
+        lines += ["", "## Operators", "", "ONNX: " + ", ".join(
+            f"{o['op_type']}×{o['count']}" + ("" if o["status"] in ("builtin", "exported") else f" ({o['status']})")
+            for o in onnx_ops)]
+    for target, summary in report.get("conversion", {}).get("tflite", {}).items():
+        kinds = "builtin only" if summary["builtin_only"] else "needs " + ", ".join(summary["flex"] + summary["custom"])
+        lines.append(f"\n{target}: {sum(summary['ops'].values())} ops, {kinds}, "
+                     f"{summary['transpose_count']} TRANSPOSE — "
+                     + ", ".join(f"{k}×{v}" for k, v in summary["ops"].items()))
+    return lines
