@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= out/resnet
 
-.PHONY: venv demo test test-fast constraints clean
+.PHONY: venv demo test test-fast coverage constraints clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ test: $(STAMP)
 # The quick local loop: everything but the full conversions.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Convert the architecture corpus (tests/corpus) with the CLI: reports/coverage.md. Fails below the
+# coverage the project has reached (fp32 parity for 90% of the corpus, a native dynamic batch for 75%).
+coverage: $(STAMP)
+	$(BIN)/python scripts/coverage.py --jobs 2 --min-converted 0.9 --min-native 0.75
 
 # Re-pin the verified stack after changing a version in pyproject.toml / DESIGN.md.
 constraints: $(STAMP)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from torch2tf.errors import ModelLoadError, UsageError
+from torch2tf.errors import ModelLoadError, ModelRunError, UsageError
 from torch2tf.model_source import load_model
 
 
@@ -64,3 +64,22 @@ def test_corrupt_torchscript_file(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a zip")
     with pytest.raises(ModelLoadError, match="not a TorchScript file"):
         load_model(str(tmp_path / "bad.pt"))
+
+
+def test_named_outputs_follow_the_result_structure():
+    import collections
+
+    import torch
+
+    from torch2tf.model_source import named_outputs
+
+    a, b, c = torch.zeros(1), torch.ones(1), torch.full((1,), 2.0)
+    pair = collections.namedtuple("Pair", "left right")
+    assert [n for n, _ in named_outputs(a)] == ["output"]
+    assert [n for n, _ in named_outputs((a, b))] == ["output_0", "output_1"]
+    assert [n for n, _ in named_outputs((a, None))] == ["output"]  # None entries are dropped
+    assert [n for n, _ in named_outputs({"logits": a, "loss": None, "hidden": (b, c)})] == \
+        ["logits", "hidden_0", "hidden_1"]
+    assert [n for n, _ in named_outputs(pair(a, b))] == ["left", "right"]
+    with pytest.raises(ModelRunError, match="forward\\(\\) returned str"):
+        named_outputs("text")

@@ -7,10 +7,16 @@ class Torch2TFError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details or []  # the full story behind a one-line message (e.g. every rung's reason)
+        self.stage: str | None = None  # the pipeline stage it ended, once known
+
+    def to_json(self) -> dict:
+        return {"type": type(self).__name__, "message": self.message, "hint": self.hint, "stage": self.stage,
+                "exit_code": self.exit_code, "details": self.details}
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"

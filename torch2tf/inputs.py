@@ -52,9 +52,8 @@ def resolve_input_specs(loaded: LoadedModel, cli_specs: list[TensorSpec],
         hint = ", ".join(loaded.forward_params) or "the model's inputs"
         raise InputSpecError("a PyTorch model needs --input NAME:SHAPE[:DTYPE] (or --input-data FILE.npz)",
                              hint=f"forward() takes: {hint}")
-    if loaded.kind != "onnx" and loaded.forward_params and len(specs) > len(loaded.forward_params):
-        raise InputSpecError(f"{len(specs)} inputs given but forward() takes "
-                             f"{len(loaded.forward_params)}: {', '.join(loaded.forward_params)}")
+    if loaded.kind != "onnx":
+        loaded.binding([s.name for s in specs])  # every input must reach a parameter of forward()
     if arrays:
         check_arrays_match(specs, arrays)
     return specs

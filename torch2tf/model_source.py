@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 import re
 import sys
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from torch2tf.binding import CallBinding, ForwardSignature, bind_by_position, bind_inputs
 from torch2tf.errors import ModelLoadError, ModelRunError, UsageError
 
 
@@ -28,7 +28,18 @@ class LoadedModel:
     module: Any = None
     exported_program: Any = None
     onnx_path: Path | None = None
-    forward_params: list[str] = field(default_factory=list)
+    signature: ForwardSignature = field(default_factory=ForwardSignature)
+
+    @property
+    def forward_params(self) -> list[str]:
+        """forward()'s named positional parameters."""
+        return list(self.signature.params)
+
+    def binding(self, names: list[str]) -> CallBinding:
+        """How inputs with these names reach forward(): a Python module by name, a compiled one by position."""
+        if self.kind == "callable":
+            return bind_inputs(self.signature, names)
+        return bind_by_position(self.signature, names)
 
 
 def load_model(source: str) -> LoadedModel:
@@ -61,17 +72,7 @@ def load_model(source: str) -> LoadedModel:
     if not isinstance(model, torch.nn.Module):
         raise ModelLoadError(f"{source}() returned {type(model).__name__}, not a torch.nn.Module")
     model.eval()
-    return LoadedModel(source, "callable", module=model, forward_params=forward_parameter_names(model))
-
-
-def forward_parameter_names(model: Any) -> list[str]:
-    """Names of forward()'s positional parameters (no *args/**kwargs)."""
-    try:
-        params = inspect.signature(model.forward).parameters.values()
-    except (TypeError, ValueError):
-        return []
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p.name for p in params if p.kind in kinds]
+    return LoadedModel(source, "callable", module=model, signature=ForwardSignature.of(model.forward))
 
 
 def _has_callable(source: str) -> bool:
@@ -135,7 +136,7 @@ def _load_torchscript(source: str) -> LoadedModel:
         params = [a.name for a in model.forward.schema.arguments if a.name != "self"]
     except AttributeError:
         params = []
-    return LoadedModel(source, "torchscript", module=model, forward_params=params)
+    return LoadedModel(source, "torchscript", module=model, signature=ForwardSignature(params=tuple(params)))
 
 
 def _load_exported_program(source: str) -> LoadedModel:
@@ -148,57 +149,60 @@ def _load_exported_program(source: str) -> LoadedModel:
         raise ModelLoadError(f"{source} is not an ExportedProgram file: {exc}".splitlines()[0]) from exc
     names = [spec.arg.name for spec in program.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]
     return LoadedModel(source, "exported_program", module=program.module(), exported_program=program,
-                       forward_params=names)
+                       signature=ForwardSignature(params=tuple(names)))
 
 
 # -- running forward() ------------------------------------------------------------------------------
 
 @dataclass
 class ForwardResult:
-    """forward()'s outputs as numpy arrays, and names for them taken from the result's structure."""
+    """forward()'s tensors as numpy arrays, with names taken from the result's structure."""
 
     values: list[np.ndarray]
     names: list[str]
 
 
-def run_forward(module: Any, feeds: dict[str, np.ndarray]) -> ForwardResult:
+def run_forward(module: Any, binding: CallBinding, feeds: dict[str, np.ndarray]) -> ForwardResult:
     """Run the torch model on numpy feeds; raise ModelRunError naming the shapes on failure."""
     import torch
 
-    args = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in feeds.values())
+    args, kwargs = binding.split({n: torch.from_numpy(np.ascontiguousarray(a)) for n, a in feeds.items()})
     try:
         with torch.no_grad():
-            result = module(*args)
+            result = module(*args, **kwargs)
     except Exception as exc:
         shapes = ", ".join(f"{n}={'x'.join(map(str, a.shape))}:{a.dtype}" for n, a in feeds.items())
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelRunError(f"forward() raised {type(exc).__name__} on inputs {shapes}: {message}",
-                            hint="check --input shapes and dtypes") from exc
-    tensors = _flatten(result)
-    return ForwardResult([t.detach().cpu().numpy() for t in tensors], _output_names(result, len(tensors)))
+                            hint="check --input names, shapes and dtypes") from exc
+    named = named_outputs(result)
+    return ForwardResult([t.detach().cpu().numpy() for _, t in named], [n for n, _ in named])
 
 
-def _flatten(result: Any) -> list[Any]:
+def named_outputs(result: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """forward()'s result flattened as exporters flatten it, None entries dropped.
+
+    Names: dict keys (a ModelOutput is one) and namedtuple fields, ``_i`` for sequence items, and
+    ``output`` / ``output_i`` at the top level.
+    """
     import torch
 
     if isinstance(result, torch.Tensor):
-        return [result]
+        return [(prefix or "output", result)]
+    if result is None:
+        return []
     if isinstance(result, dict):
-        return [t for v in result.values() for t in _flatten(v)]
+        return [item for key, value in result.items() for item in named_outputs(value, _join(prefix, str(key)))]
+    if isinstance(result, tuple) and hasattr(result, "_fields"):
+        return [item for key, value in zip(result._fields, result) for item in named_outputs(value, _join(prefix, key))]
     if isinstance(result, (list, tuple)):
-        return [t for v in result for t in _flatten(v)]
+        present = [v for v in result if v is not None]
+        if len(present) == 1 and isinstance(present[0], torch.Tensor):
+            return named_outputs(present[0], prefix)
+        return [item for i, value in enumerate(result) for item in named_outputs(value, _join(prefix or "output", str(i)))]
     raise ModelRunError(f"forward() returned {type(result).__name__}; torch2tf needs tensors, "
                         "or tuples/lists/dicts of tensors")
 
 
-def _output_names(result: Any, count: int) -> list[str]:
-    """Dict keys or namedtuple fields when forward() returns those; else output, output_0, ..."""
-    import torch
-
-    if isinstance(result, dict) and all(isinstance(v, torch.Tensor) for v in result.values()):
-        return [str(k) for k in result]
-    if isinstance(result, tuple) and hasattr(result, "_fields") and len(result._fields) == count:
-        return list(result._fields)
-    if count == 1:
-        return ["output"]
-    return [f"output_{i}" for i in range(count)]
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}_{name}" if prefix else name

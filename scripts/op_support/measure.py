@@ -26,7 +26,7 @@ from torch2tf.convert.op_support import STATUSES
 from torch2tf.convert.rewrites import apply_rewrites
 from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw
 from torch2tf.convert.strategies import RECURRENT_OPS
-from torch2tf.convert.tflite_ops import read_tflite_ops
+from torch2tf.validate.tflite_ops import read_tflite_ops
 from torch2tf.native_logs import make_interpreter
 from torch2tf.pipeline.bindings import bind_outputs
 from torch2tf.specs import TensorSpec
@@ -63,7 +63,16 @@ def measure_ops(cases: list[OpCase], work_dir: Path | None = None) -> dict[str, 
             _keep_best(results, case.op, {"status": "unsupported", "note": (failure or "no SavedModel written")[:300]})
             continue
         _keep_best(results, case.op, _classify(directory / "raw", feeds, reference))
+    for op, entry in results.items():
+        entry["converter"] = has_converter(op)
     return results
+
+
+def has_converter(op: str) -> bool:
+    """Does onnx2tf have a converter for ``op`` at all? (Without one it fails in every context.)"""
+    import importlib.util
+
+    return importlib.util.find_spec(f"onnx2tf.ops.{op}") is not None
 
 
 def _rank(entry: dict) -> tuple[int, int]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from torch2tf.convert.rewrites.gelu_order import reorder_gelu
+from torch2tf.convert.rewrites.gelu import fuse_gelu
 from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
 
 
@@ -57,32 +58,32 @@ def test_lstm_with_states_is_left_alone(rng):
     assert add_lstm_initial_states(model) == ""
 
 
-def _gelu_model() -> onnx.ModelProto:
-    """The dynamo exporter's exact GELU: x/√2 → Erf → +1 → 0.5·(…) → x·(…)."""
+def _gelu_model(order: str) -> onnx.ModelProto:
+    """Exact GELU as the exporters write it: x/√2 → Erf → +1, then 0.5·(…)→x·(…) (dynamo) or x·(…)→·0.5."""
     consts = [numpy_helper.from_array(np.array(v, np.float32), n)
               for n, v in (("sqrt2", 1.4142135), ("one", 1.0), ("half", 0.5))]
+    first, second = (["half", "a"], ["x", "m"]) if order == "dynamo" else (["x", "a"], ["m", "half"])
     nodes = [helper.make_node("Div", ["x", "sqrt2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
-             helper.make_node("Add", ["e", "one"], ["a"]), helper.make_node("Mul", ["half", "a"], ["m"]),
-             helper.make_node("Mul", ["x", "m"], ["y"])]
+             helper.make_node("Add", ["e", "one"], ["a"]), helper.make_node("Mul", first, ["m"]),
+             helper.make_node("Mul", second, ["y"])]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])], consts)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
 
 
-def test_gelu_reorder_matches_onnx2tf_pattern(rng):
-    model = _gelu_model()
+@pytest.mark.parametrize("order", ["dynamo", "torchscript"])
+def test_gelu_subgraphs_become_one_gelu(rng, order):
+    model = _gelu_model(order)
     x = rng.standard_normal((4, 8)).astype(np.float32)
     before = _run(model, {"x": x})[0]
-    assert "1 GELU" in reorder_gelu(model)
-    by_output = {n.output[0]: n for n in model.graph.node}
-    assert list(by_output["m"].input) == ["x", "a"]  # Mul(x, erf + 1) first
-    assert list(by_output["y"].input) == ["m", "half"]  # then · 0.5
-    assert by_output[by_output["d"].input[1]].op_type == "Constant"
+    assert "1 exact GELU" in fuse_gelu(model)
+    assert [(n.op_type, list(n.input), list(n.output)) for n in model.graph.node] == [("Gelu", ["x"], ["y"])]
+    assert next(o.version for o in model.opset_import if o.domain == "") == 20  # Gelu is an opset-20 op
     onnx.checker.check_model(model)
     np.testing.assert_allclose(_run(model, {"x": x})[0], before, rtol=1e-6, atol=1e-7)
 
 
-def test_gelu_reorder_ignores_other_erf_uses():
-    model = _gelu_model()
+def test_gelu_leaves_other_erf_uses():
+    model = _gelu_model("dynamo")
     model.graph.node[1].input[0] = "x"  # Erf(x): not a GELU
-    assert reorder_gelu(model) == ""
+    assert fuse_gelu(model) == ""

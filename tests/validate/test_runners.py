@@ -35,9 +35,9 @@ def test_ort_runner_rejects_garbage(tmp_path):
 def test_torch_runner(tiny_models, rng):
     from torch2tf.model_source import load_model
 
-    module = load_model(f"{tiny_models}:build").module
+    loaded = load_model(f"{tiny_models}:build")
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
-    out = TorchRunner(module, ["image"], ["logits"]).infer({"image": x})
+    out = TorchRunner(loaded.module, loaded.binding(["image"]), ["image"], ["logits"]).infer({"image": x})
     assert out["logits"].shape == (2, 2)
 
 

@@ -20,14 +20,7 @@ from torch2tf.cli.options import (
     seed_option,
     tolerance_option,
 )
-from torch2tf.cli.output import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PARITY,
-    fail,
-    print_event,
-    write_ci_files,
-)
+from torch2tf.cli.output import EXIT_FAILED, EXIT_OK, EXIT_PARITY, fail, print_event, write_ci_files
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.convert import run_check, run_convert
 from torch2tf.pipeline.options import ConvertOptions
@@ -90,7 +83,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
     try:
         outcome = run_convert(options, on_event=None if quiet else print_event)
     except Torch2TFError as exc:
-        fail(exc)
+        fail(exc, as_json)
     except KeyboardInterrupt:
         click.echo("interrupted: nothing was written", err=True)
         sys.exit(130)

@@ -1,6 +1,7 @@
 """What the CLI prints: progress lines, the one error line, and the CI files (JUnit, Markdown)."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -15,8 +16,11 @@ from torch2tf.validate.markdown import render_markdown
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARITY = 0, 1, 2, 3
 
 
-def fail(exc: Torch2TFError) -> NoReturn:
+def fail(exc: Torch2TFError, as_json: bool = False) -> NoReturn:
+    """One error line on stderr (and, with --json, the error as JSON on stdout); the error's exit code."""
     click.echo(f"error: {exc}", err=True)
+    if as_json:
+        click.echo(json.dumps({"passed": False, "error": exc.to_json()}, indent=2))
     sys.exit(exc.exit_code)
 
 

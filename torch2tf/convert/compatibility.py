@@ -1,9 +1,10 @@
-"""Operator compatibility: what an exported ONNX graph contains, and what the support table says.
+"""Operator compatibility: what the graph onnx2tf will see contains, and what the support table says.
 
-The inventory lists each op type with its domain, opset, count and where in the PyTorch code its
-nodes came from. Each op gets the status measured by scripts/op_support/; an op
-listed as ``unsupported`` blocks conversion (with --tflite-builtins-only, ``flex`` and ``tf_only``
-do too).
+The inventory is taken of the graph after our onnxsim passes and rewrites (constants folded, masks
+rewritten, GELUs in fusable form), not of the raw export, and lists each op type with its domain,
+opset, count and where in the PyTorch code its nodes came from (read off the export, which keeps
+that metadata). Only ops that fail in every context (``unsupported``: onnx2tf has no converter)
+block conversion early; with --tflite-builtins-only, ``flex`` and ``tf_only`` do too.
 """
 from __future__ import annotations
 
@@ -12,20 +13,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from torch2tf.convert.onnx_source import node_source
-from torch2tf.convert.op_support import (
-    BLOCKING,
-    BLOCKING_BUILTINS_ONLY,
-    load_support_table,
-)
-from torch2tf.convert.rewrites.gelu_order import reorder_gelu
+from torch2tf.convert.op_support import BLOCKING, BLOCKING_BUILTINS_ONLY, load_support_table, status_of
 
 MAX_LOCATIONS = 3
 ADVICE = {
-    "unsupported": "onnx2tf cannot convert it: try another --opset, rewrite that part of the model with "
-                   "supported ops, or export it differently",
+    "unsupported": "onnx2tf has no converter for it: rewrite that part of the model with supported ops, "
+                   "or export it differently",
     "flex": "TFLite needs the Flex (SELECT_TF_OPS) delegate for it; fine on servers, often not on mobile",
     "tf_only": "the SavedModel works, TFLite does not",
     "unknown": "not in the measured support table; conversion will tell",
+    "uncertain": "failed as a small case but may convert in context; conversion will tell",
 }
 
 
@@ -75,10 +72,12 @@ class Compatibility:
         return "\n".join(lines)
 
 
-def inventory(onnx_path: Path, builtins_only: bool = False) -> Compatibility:
+def inventory(onnx_path: Path, builtins_only: bool = False, source_path: Path | None = None) -> Compatibility:
+    """The ops of ``onnx_path``; locations come from the same-named nodes of ``source_path`` (the export)."""
     import onnx
 
     model = onnx.load(str(onnx_path), load_external_data=False)
+    sources = {n.name: n for n in onnx.load(str(source_path or onnx_path), load_external_data=False).graph.node}
     opsets = {o.domain: o.version for o in model.opset_import}
     table = load_support_table()["ops"]
     uses: OrderedDict[tuple[str, str], OpUse] = OrderedDict()
@@ -89,28 +88,14 @@ def inventory(onnx_path: Path, builtins_only: bool = False) -> Compatibility:
             use = uses[key] = OpUse(node.op_type, node.domain, opsets.get(node.domain, opsets.get("", 0)))
             entry = table.get(node.op_type) if node.domain in ("", "ai.onnx") else None
             if entry:
-                use.status, use.note = entry["status"], entry.get("note", "")
+                use.status, use.note = status_of(entry)
         use.count += 1
         if len(use.locations) < MAX_LOCATIONS:
-            info = node_source(node)
+            info = node_source(sources.get(node.name, node))
             where = " @ ".join(x for x in (info.get("module", ""), info.get("source", "")) if x)
             if where and where not in use.locations:
                 use.locations.append(where)
-    _credit_gelu_fusion(model, uses)
     return Compatibility(sorted(uses.values(), key=lambda u: (-u.count, u.op_type)), builtins_only)
-
-
-def _credit_gelu_fusion(model, uses) -> None:
-    """Erf inside exact GELU becomes TFLite's builtin GELU (our gelu_order rewrite + onnx2tf fusion)."""
-    erf = uses.get(("", "Erf"))
-    if erf is None:
-        return
-    copy = type(model)()
-    copy.CopyFrom(model)
-    note = reorder_gelu(copy)
-    fused = int(note.split()[2]) if note else 0
-    if fused == erf.count:
-        erf.status, erf.note = "builtin", "every Erf is part of a GELU, fused into TFLite's builtin GELU"
 
 
 def operators_json(compat: Compatibility) -> list[dict]:

@@ -11,49 +11,64 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from torch2tf.binding import CallBinding
 from torch2tf.errors import ExportError, UsageError
-from torch2tf.model_source import LoadedModel
+from torch2tf.model_source import LoadedModel, named_outputs
 from torch2tf.native_logs import silenced_fds
 from torch2tf.specs import TensorSpec, load_onnx_graph
 
 EXPORTERS = ("dynamo", "torchscript")
 # torch.export specializes a dynamic axis whose example size is 1: trace with 2.
 TRACE_BATCH = 2
+REASON_CHARS = 120  # per exporter in the one-line error; the full reasons go to the error's details
+
+
+@dataclass
+class ExportRequest:
+    """What to export: the model, its inputs and how they reach forward(), one sample, where, at which opset."""
+
+    loaded: LoadedModel
+    specs: list[TensorSpec]
+    binding: CallBinding
+    feeds: dict[str, np.ndarray]
+    path: Path
+    opset: int
+    output_names: list[str]
 
 
 @dataclass
 class ExportResult:
     path: Path
     exporter: str
-    output_names: list[str]
     attempts: list[dict[str, str]]  # every exporter tried, with why it failed
 
 
-def export_onnx(loaded: LoadedModel, specs: list[TensorSpec], feeds: dict[str, np.ndarray],
-                path: Path, opset: int, output_names: list[str],
-                exporters: tuple[str, ...] = EXPORTERS) -> ExportResult:
+def export_onnx(request: ExportRequest, exporters: tuple[str, ...] = EXPORTERS) -> ExportResult:
     """Export with each exporter in turn; the first that writes a valid file wins."""
     attempts: list[dict[str, str]] = []
+    path = request.path
     for exporter in exporters:
         for stale in (path, path.with_name(path.name + ".data")):
             stale.unlink(missing_ok=True)
         try:
-            _EXPORT[exporter](loaded, specs, feeds, path, opset, output_names)
+            _EXPORT[exporter](request)
         except Exception as exc:  # every exporter failure is recorded; the next one is tried
             attempts.append({"exporter": exporter, "status": "failed", "reason": _reason(exc)})
             continue
         attempts.append({"exporter": exporter, "status": "ok", "reason": ""})
-        return ExportResult(path, exporter, output_names, attempts)
-    reasons = "; ".join(f"{a['exporter']}: {a['reason']}" for a in attempts)
-    ops = unexportable_ops(reasons)
+        return ExportResult(path, exporter, attempts)
+    details = [f"{a['exporter']}: {a['reason']}" for a in attempts]
+    short = "; ".join(f"{a['exporter']}: {a['reason'][:REASON_CHARS]}" for a in attempts)
+    ops = unexportable_ops(" ".join(details))
     if ops:
-        raise ExportError(f"PyTorch operator(s) with no ONNX export: {', '.join(ops)} ({reasons})",
-                          hint="replace them with exportable operations, or try another --opset")
-    raise ExportError(f"torch.onnx.export failed with every exporter ({reasons})",
-                      hint="try another --opset, or check the operator with `torch2tf check`")
+        raise ExportError(f"PyTorch operator(s) with no ONNX export: {', '.join(ops)} ({short})",
+                          hint="replace them with exportable operations, or try another --opset", details=details)
+    raise ExportError(f"torch.onnx.export failed with every exporter ({short})",
+                      hint="try another --opset, or check the operator with `torch2tf check`", details=details)
 
 
 def unexportable_ops(text: str) -> list[str]:
@@ -91,46 +106,101 @@ def _quiet():
             lg.setLevel(level)
 
 
-def _trace_args(specs: list[TensorSpec], feeds: dict[str, np.ndarray]) -> tuple:
+def _trace_tensors(request: ExportRequest) -> dict[str, Any]:
+    """The sample as tensors, a dynamic batch traced at TRACE_BATCH rows (torch.export specializes 1)."""
     import torch
 
-    args = []
-    for spec in specs:
-        array = feeds[spec.name]
+    tensors = {}
+    for spec in request.specs:
+        array = request.feeds[spec.name]
         if spec.dynamic_batch and array.shape[0] < TRACE_BATCH:
             array = np.concatenate([array] * TRACE_BATCH, axis=0)[:TRACE_BATCH]
-        args.append(torch.from_numpy(np.ascontiguousarray(array)))
-    return tuple(args)
+        tensors[spec.name] = torch.from_numpy(np.ascontiguousarray(array))
+    return tensors
 
 
-def _export_dynamo(loaded, specs, feeds, path, opset, output_names) -> None:
+@contextlib.contextmanager
+def _views_that_copy_when_needed():
+    """torch 2.13's ONNX decompositions can turn a traced reshape into a view of a non-contiguous tensor.
+
+    torch.export records ``reshape`` after attention as ``view`` when the fused attention's fake output
+    strides allow it; once the ONNX decompositions spell attention out, that tensor is transposed and
+    the view fails ("Cannot view a tensor with shape … and strides …"; T5, Swin, BEiT). Where a view's
+    input is not contiguous, the decomposition here copies it first, which is what eager ``reshape``
+    does; a view of a contiguous tensor stays a plain view. Private torch API, pinned torch version.
+    """
+    import torch
+    from torch.onnx._internal.exporter import _decomp
+
+    original = _decomp.create_onnx_friendly_decomposition_table
+
+    def view(x, size):
+        if x.is_contiguous():
+            return NotImplemented
+        return torch.ops.aten.clone.default(x, memory_format=torch.contiguous_format).view(size)
+
+    def table(*args, **kwargs):
+        return {**original(*args, **kwargs), torch.ops.aten.view.default: view}
+
+    _decomp.create_onnx_friendly_decomposition_table = table
+    try:
+        yield
+    finally:
+        _decomp.create_onnx_friendly_decomposition_table = original
+
+
+def _export_dynamo(request: ExportRequest) -> None:
     import torch
 
-    with _quiet():
+    loaded, path = request.loaded, str(request.path)
+    with _quiet(), _views_that_copy_when_needed():
         if loaded.exported_program is not None:
-            torch.onnx.export(loaded.exported_program, (), str(path), dynamo=True, opset_version=opset,
-                              input_names=[s.name for s in specs], output_names=output_names,
+            torch.onnx.export(loaded.exported_program, (), path, dynamo=True, opset_version=request.opset,
+                              input_names=[s.name for s in request.specs], output_names=request.output_names,
                               external_data=True, verbose=False)
             return
         batch = torch.export.Dim("batch", min=1, max=4096)
-        dynamic = tuple({0: batch} if s.dynamic_batch else None for s in specs)
-        torch.onnx.export(loaded.module, _trace_args(specs, feeds), str(path), dynamo=True,
-                          opset_version=opset, input_names=[s.name for s in specs],
-                          output_names=output_names, dynamic_shapes=dynamic,
+        binding = request.binding
+        args, kwargs = binding.split(_trace_tensors(request))
+        dynamic = binding.dynamic_shapes({s.name: {0: batch} if s.dynamic_batch else None for s in request.specs})
+        dynamic.update({name: None for name in binding.fixed})
+        # Graph inputs come out in the order args and kwargs flatten: name them in that order.
+        torch.onnx.export(loaded.module, args, path, kwargs=kwargs, dynamo=True, opset_version=request.opset,
+                          input_names=binding.order, output_names=request.output_names, dynamic_shapes=dynamic,
                           external_data=True, verbose=False)
 
 
-def _export_torchscript(loaded, specs, feeds, path, opset, output_names) -> None:
+def _export_torchscript(request: ExportRequest) -> None:
     import torch
 
+    specs, names = request.specs, request.output_names
     dynamic_axes = {s.name: {0: "batch"} for s in specs if s.dynamic_batch}
     if dynamic_axes:
-        dynamic_axes.update({name: {0: "batch"} for name in output_names})
+        dynamic_axes.update({name: {0: "batch"} for name in names})
+    tensors = _trace_tensors(request)
+    module = request.loaded.module
+    if request.loaded.kind == "callable":  # a Python module: keyword binding and ModelOutput results
+        module = _positional_call(module, request.binding, [s.name for s in specs])
     with _quiet():
-        torch.onnx.export(loaded.module, _trace_args(specs, feeds), str(path), dynamo=False,
-                          opset_version=min(opset, 20), input_names=[s.name for s in specs],
-                          output_names=output_names, dynamic_axes=dynamic_axes or None,
-                          do_constant_folding=True)
+        torch.onnx.export(module, tuple(tensors[s.name] for s in specs), str(request.path), dynamo=False,
+                          opset_version=min(request.opset, 20), input_names=[s.name for s in specs],
+                          output_names=names, dynamic_axes=dynamic_axes or None, do_constant_folding=True)
+
+
+def _positional_call(module, binding: CallBinding, names: list[str]):
+    """``module`` as the TorchScript tracer wants it: positional tensors in, a flat tuple of tensors out."""
+    import torch
+
+    class PositionalCall(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.module = module
+
+        def forward(self, *tensors):
+            args, kwargs = binding.split(dict(zip(names, tensors)))
+            return tuple(t for _, t in named_outputs(self.module(*args, **kwargs)))
+
+    return PositionalCall()
 
 
 _EXPORT = {"dynamo": _export_dynamo, "torchscript": _export_torchscript}

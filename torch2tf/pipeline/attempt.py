@@ -13,29 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch2tf.convert.onnx_to_tf import run_onnx2tf
-from torch2tf.convert.signature import (
-    plan_inputs,
-    read_raw_signature,
-    run_raw,
-    write_serving_saved_model,
-)
-from torch2tf.convert.strategies import (
-    Strategy,
-    kept_layout_inputs,
-    onnx2tf_request,
-    prepare_onnx2tf_input,
-)
+from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
+from torch2tf.convert.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.inputs import Sample
 from torch2tf.pipeline.bindings import bind_outputs, bind_tflite_outputs
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
 from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.parity import (
-    Outputs,
-    check_target,
-    failed_target,
-    summarize_failures,
-)
+from torch2tf.validate.parity import FP32_TARGETS, Outputs, check_target, failed_target, summarize_failures
 from torch2tf.validate.runners import SavedModelRunner, TfliteRunner
 
 TFLITE_PRECISIONS = (("tflite_float32", "float32", "fp32"), ("tflite_float16", "float16", "fp16"))
@@ -66,6 +51,7 @@ class AttemptContext:
     seed: int
     work_dir: Path
     tolerances: Tolerances
+    prepared: PreparedGraphs  # onnxsim + rewrites, once per export and preparation
 
 
 @dataclass
@@ -92,6 +78,15 @@ class Attempt:
 
     def failed_targets(self) -> int:
         return sum(1 for p in self.parity if not p["passed"])
+
+    @property
+    def fp32_holds(self) -> bool:
+        """The export matches torch and the fp32 artifacts match it: what another rung could change.
+
+        An fp16 file that alone fails is precision, not conversion: every rung stores the same weights.
+        """
+        fp32 = [p for p in self.parity if p["target"] in FP32_TARGETS]
+        return not self.candidate.export_differs and len(fp32) == len(FP32_TARGETS) and all(p["passed"] for p in fp32)
 
     @property
     def onnx2tf_input(self) -> Path:
@@ -137,8 +132,8 @@ def try_strategy(candidate: Candidate, strategy: Strategy, ctx: AttemptContext) 
 def _convert(attempt: Attempt, ctx: AttemptContext) -> None:
     """onnx2tf on the strategy's graph, then the PyTorch-facing serving signature around it."""
     strategy, directory = attempt.strategy, attempt.directory
-    source, attempt.rewrites = prepare_onnx2tf_input(attempt.candidate.onnx_path, directory / "onnx", strategy,
-                                                     ctx.specs)
+    source, attempt.rewrites = ctx.prepared.prepare(attempt.candidate.onnx_path, directory / "onnx", strategy,
+                                                    ctx.specs)
     result = run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", ctx.specs, ctx.seed), directory)
     raw, raw_inputs = read_raw_signature(result.saved_model_dir)
     inputs, raw_batch = plan_inputs(ctx.specs, raw_inputs, kept_layout_inputs(strategy, ctx.specs))

@@ -14,16 +14,13 @@ from pathlib import Path
 
 from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
 from torch2tf.convert.compatibility import Compatibility, inventory, operators_json
+from torch2tf.convert.strategies import PreparedGraphs
 from torch2tf.errors import UsageError
 from torch2tf.inputs import load_npz
 from torch2tf.pipeline import stages
 from torch2tf.pipeline.attempt import AttemptContext
 from torch2tf.pipeline.ladder import Ladder, LadderResult, select_strategies
-from torch2tf.pipeline.localize import (
-    LocalizeRequest,
-    localization_entry,
-    localize_divergence,
-)
+from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, localize_divergence
 from torch2tf.pipeline.options import ConvertOptions, EventSink, StageLog
 from torch2tf.pipeline.outputs import manifest_info, tflite_truth, write_artifacts
 from torch2tf.pipeline.quantize import Quantized, quantize_stage
@@ -71,12 +68,13 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     report.inputs = [s.to_json() for s in loaded.specs]
     exported = log.run("export", lambda: stages.export(loaded, options, work))
     report.export, report.notes = dict(exported.info), report.notes + exported.notes
-    checked = log.run("check_onnx", lambda: stages.check_onnx(exported, options))
+    graphs = PreparedGraphs()
+    checked = log.run("check_onnx", lambda: stages.check_onnx(exported, loaded, options, work, graphs))
     report.outputs = [s.to_json() for s in checked.output_specs]
     report.operators = operators_json(checked.compatibility)
     ctx = AttemptContext(loaded.specs, checked.output_specs, loaded.samples, options.layout, options.seed, work,
-                         tolerances)
-    rungs = select_strategies(loaded.specs, checked.op_types, options.strategy)
+                         tolerances, graphs)
+    rungs = select_strategies(loaded.specs, checked.facts, options.strategy)
     ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, rungs, lambda d, s: log.info("convert", d, s))
                      .climb())
     _record_conversion(report, ladder, options.layout)
@@ -129,7 +127,10 @@ def run_check(options: ConvertOptions, on_event: EventSink | None = None) -> Com
     try:
         loaded = log.run("load", lambda: stages.load(options, arrays))
         exported = log.run("export", lambda: stages.export(loaded, options, work))
-        return inventory(exported.path, options.tflite_builtins_only)
+        prepared = log.run("prepare", lambda: stages.prepare_for_check(exported.path, loaded.specs, work,
+                                                                       PreparedGraphs()),
+                           describe=lambda _: "onnxsim and rewrites, as the first conversion strategy does")
+        return inventory(prepared, options.tflite_builtins_only, source_path=exported.path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

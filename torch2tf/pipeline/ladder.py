@@ -13,19 +13,15 @@ from typing import Callable
 
 from torch2tf.convert.export import EXPORTERS, export_onnx
 from torch2tf.convert.onnx_checks import check_and_infer_shapes
-from torch2tf.convert.strategies import Strategy, strategies_for
+from torch2tf.convert.strategies import GraphFacts, Strategy, strategies_for
 from torch2tf.errors import ConversionError, Torch2TFError, UsageError
 from torch2tf.pipeline.attempt import Attempt, AttemptContext, Candidate, try_strategy
-from torch2tf.pipeline.stages import Exported, Loaded, export_path
-from torch2tf.validate.parity import (
-    TargetRun,
-    compare_target,
-    run_samples,
-    summarize_failures,
-)
+from torch2tf.pipeline.stages import Exported, Loaded, export_path, export_request
+from torch2tf.validate.parity import TargetRun, compare_target, run_samples, summarize_failures
 from torch2tf.validate.runners import OrtRunner
 
 FALLBACK_OPSET = 17  # the TorchScript exporter's retry uses another opset too
+CONSOLE_LINE = 200  # a failed rung is one line this long on the console; report.md and its log have it all
 Inform = Callable[[str, float], None]
 
 
@@ -40,15 +36,20 @@ class LadderResult:
         return f"{chosen.exporter}/{chosen.strategy.name}" + ("" if chosen.status == "ok" else f" ({chosen.status})")
 
 
-def select_strategies(specs, op_types: set[str], only: str | None) -> list[Strategy]:
-    """The rungs for these inputs and operators; ``only`` (--strategy) keeps one, or is a usage error."""
-    rungs = strategies_for(specs, op_types)
+def select_strategies(specs, facts: GraphFacts, only: str | None) -> list[Strategy]:
+    """The rungs for these inputs and this graph; ``only`` (--strategy) keeps one, or is a usage error."""
+    rungs = strategies_for(specs, facts)
     if only is None:
         return rungs
     chosen = [r for r in rungs if r.name == only]
     if not chosen:
         raise UsageError(f"--strategy {only!r} does not apply here; try one of: {', '.join(r.name for r in rungs)}")
     return chosen
+
+
+def one_line(text: str, limit: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 class Ladder:
@@ -73,11 +74,19 @@ class Ladder:
         if chosen is None:
             produced = [a for a in self.attempts if a.produced_artifacts]
             if not produced:
-                reasons = "; ".join(f"{a.exporter}/{a.strategy.name}: {a.reason}" for a in self.attempts)
-                raise ConversionError(f"no conversion strategy worked ({reasons})",
-                                      hint="see `torch2tf check` for operators onnx2tf cannot convert")
+                raise self._failure()
             chosen = min(produced, key=lambda a: a.failed_targets())
         return LadderResult(chosen, self.attempts, self.export_attempts)
+
+    def _failure(self) -> ConversionError:
+        """One line naming the rung that came closest; every rung's full reason in the details."""
+        if not self.attempts:
+            return ConversionError("no export could be converted", details=[a["reason"] for a in self.export_attempts])
+        closest = self.attempts[0]
+        line = one_line(f"no conversion strategy worked ({len(self.attempts)} tried); closest: "
+                        f"{closest.exporter}/{closest.strategy.name}: {closest.reason}", CONSOLE_LINE)
+        return ConversionError(line, hint="--work-dir DIR keeps every attempt's onnx2tf.log",
+                               details=[f"{a.exporter}/{a.strategy.name}: {a.reason}" for a in self.attempts])
 
     def _walk(self, exporters: list[str], require_export_parity: bool) -> Attempt | None:
         for exporter in exporters:
@@ -85,14 +94,15 @@ class Ladder:
             if candidate is None:
                 continue
             if require_export_parity and candidate.export_differs:
-                self.inform(f"{exporter} export differs from torch: {summarize_failures([candidate.export_check])}", 0.0)
+                self.inform(one_line(f"{exporter} export differs from torch: "
+                                     f"{summarize_failures([candidate.export_check])}", CONSOLE_LINE), 0.0)
                 continue
             for strategy in self.rungs:
                 attempt = try_strategy(candidate, strategy, self.ctx)
                 self.attempts.append(attempt)
-                self.inform(f"{exporter}/{strategy.name}: {attempt.status}"
-                            + (f" — {attempt.reason}" if attempt.reason else ""), attempt.seconds)
-                if attempt.status == "ok":
+                self.inform(one_line(f"{exporter}/{strategy.name}: {attempt.status}"
+                                     + (f" — {attempt.reason}" if attempt.reason else ""), CONSOLE_LINE), attempt.seconds)
+                if attempt.fp32_holds:  # ok, or only the fp16 file is off: no other rung stores weights better
                     return attempt
         return None
 
@@ -115,12 +125,12 @@ class Ladder:
     def _fallback_export(self, exporter: str) -> Path | None:
         loaded = self.loaded
         try:
-            result = export_onnx(loaded.model, loaded.specs, loaded.samples[0].feeds,
-                                 export_path(self.ctx.work_dir, exporter), FALLBACK_OPSET,
-                                 self.exported.output_names, exporters=(exporter,))
+            request = export_request(loaded, export_path(self.ctx.work_dir, exporter), FALLBACK_OPSET,
+                                     self.exported.output_names)
+            result = export_onnx(request, exporters=(exporter,))
             check_and_infer_shapes(result.path)
         except Torch2TFError as exc:
-            self.inform(f"{exporter} export failed: {exc.message}", 0.0)
+            self.inform(one_line(f"{exporter} export failed: {exc.message}", CONSOLE_LINE), 0.0)
             self.export_attempts.append({"exporter": exporter, "status": "failed", "reason": exc.message})
             return None
         self.export_attempts.append({"exporter": exporter, "status": "ok", "reason": f"fallback, opset {FALLBACK_OPSET}"})

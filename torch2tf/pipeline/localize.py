@@ -17,12 +17,7 @@ import numpy as np
 from torch2tf.convert.onnx_source import node_source
 from torch2tf.convert.onnx_to_tf import copy_onnx, run_onnx2tf
 from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw
-from torch2tf.convert.strategies import (
-    RequestExtras,
-    Strategy,
-    kept_layout_inputs,
-    onnx2tf_request,
-)
+from torch2tf.convert.strategies import RequestExtras, Strategy, kept_layout_inputs, onnx2tf_request
 from torch2tf.specs import TensorSpec, candidate_perms, load_onnx_graph
 from torch2tf.validate.compare import OutputComparison, Tolerance, compare_output
 

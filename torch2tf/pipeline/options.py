@@ -59,6 +59,7 @@ class StageLog:
         try:
             result = fn()
         except Torch2TFError as exc:
+            exc.stage = exc.stage or name
             self._add(name, "failed", time.perf_counter() - start, exc.message)
             raise
         self._add(name, "ok", time.perf_counter() - start, describe(result))

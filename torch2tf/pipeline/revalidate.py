@@ -13,16 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from torch2tf.convert.strategies import prepare_onnx2tf_input, strategy_from_json
-from torch2tf.pipeline.localize import (
-    LocalizeRequest,
-    localization_entry,
-    localize_divergence,
-)
-from torch2tf.validate.directory import (
-    DirectoryValidation,
-    ValidateOptions,
-    validate_directory,
-)
+from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, localize_divergence
+from torch2tf.validate.directory import DirectoryValidation, ValidateOptions, validate_directory
 from torch2tf.validate.parity import fp32_failed
 from torch2tf.validate.report import Report, update_report
 

@@ -5,14 +5,16 @@ per validation sample, here; the ladder compares those outputs with onnxruntime'
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from torch2tf.binding import CallBinding
 from torch2tf.convert.compatibility import Compatibility, inventory
-from torch2tf.convert.export import export_onnx, normalize_onnx, written_opset
+from torch2tf.convert.export import ExportRequest, export_onnx, normalize_onnx, written_opset
 from torch2tf.convert.onnx_checks import check_and_infer_shapes
+from torch2tf.convert.strategies import GraphFacts, PreparedGraphs, graph_facts, strategies_for
 from torch2tf.errors import ConversionError
 from torch2tf.inputs import Sample, resolve_input_specs, validation_samples, vocab_sizes
 from torch2tf.model_source import LoadedModel, load_model, run_forward
@@ -26,6 +28,7 @@ Outputs = dict[str, dict[str, np.ndarray]]
 class Loaded:
     model: LoadedModel
     specs: list[TensorSpec]
+    binding: CallBinding | None  # how the inputs reach forward(); None for an ONNX file
     vocab: dict[str, int]
     samples: list[Sample]
 
@@ -36,8 +39,9 @@ class Loaded:
 def load(options: ConvertOptions, arrays: dict[str, np.ndarray] | None) -> Loaded:
     model = load_model(options.model)
     specs = resolve_input_specs(model, options.inputs, arrays)
+    binding = None if model.kind == "onnx" else model.binding([s.name for s in specs])
     vocab = vocab_sizes(model, specs)
-    return Loaded(model, specs, vocab, validation_samples(specs, options.seed, vocab, arrays=arrays))
+    return Loaded(model, specs, binding, vocab, validation_samples(specs, options.seed, vocab, arrays=arrays))
 
 
 @dataclass
@@ -62,17 +66,20 @@ def export_path(work: Path, label: str) -> Path:
     return directory / "model.onnx"
 
 
+def export_request(loaded: Loaded, path: Path, opset: int, output_names: list[str]) -> ExportRequest:
+    return ExportRequest(loaded.model, loaded.specs, loaded.binding, loaded.samples[0].feeds, path, opset, output_names)
+
+
 def export(loaded: Loaded, options: ConvertOptions, work: Path) -> Exported:
     model = loaded.model
     if model.kind == "onnx":
         path = normalize_onnx(model.onnx_path, export_path(work, "primary"))
         info = {"exporter": "none (ONNX given)", "attempts": [], "source": str(model.onnx_path)}
         return Exported("onnx", path, [s.name for s in onnx_output_specs(path)], None, info)
-    results = {s.name: run_forward(model.module, s.feeds) for s in loaded.samples}
+    results = {s.name: run_forward(model.module, loaded.binding, s.feeds) for s in loaded.samples}
     names = options.output_names or results[loaded.samples[0].name].names
     torch_outputs = {sample: dict(zip(names, r.values)) for sample, r in results.items()}
-    result = export_onnx(model, loaded.specs, loaded.samples[0].feeds, export_path(work, "primary"),
-                         options.opset, names)
+    result = export_onnx(export_request(loaded, export_path(work, "primary"), options.opset, names))
     written = written_opset(result.path)
     info = {"exporter": result.exporter, "opset": written, "requested_opset": options.opset,
             "attempts": result.attempts}
@@ -83,24 +90,33 @@ def export(loaded: Loaded, options: ConvertOptions, work: Path) -> Exported:
     return Exported(result.exporter, result.path, names, torch_outputs, info, notes)
 
 
+def prepare_for_check(onnx_path: Path, specs: list[TensorSpec], work: Path, prepared: PreparedGraphs) -> Path:
+    """The graph the first strategy hands onnx2tf (onnxsim, rewrites); without onnxsim if onnxsim fails on it."""
+    first = strategies_for(specs)[0]
+    try:
+        path, _ = prepared.prepare(onnx_path, work / "precheck", first, specs)
+    except ConversionError:
+        path, _ = prepared.prepare(onnx_path, work / "precheck", replace(first, use_onnxsim=False), specs)
+    return path
+
+
 @dataclass
 class Checked:
     output_specs: list[TensorSpec]
     compatibility: Compatibility
-
-    @property
-    def op_types(self) -> set[str]:
-        return {op.op_type for op in self.compatibility.ops}
+    facts: GraphFacts  # of the graph onnx2tf will see: what the strategies depend on
 
     def __str__(self) -> str:
         nodes = sum(op.count for op in self.compatibility.ops)
         return f"{nodes} nodes, {len(self.compatibility.ops)} op types"
 
 
-def check_onnx(exported: Exported, options: ConvertOptions) -> Checked:
+def check_onnx(exported: Exported, loaded: Loaded, options: ConvertOptions, work: Path,
+               graphs: PreparedGraphs) -> Checked:
     check_and_infer_shapes(exported.path)
-    checked = Checked(onnx_output_specs(exported.path), inventory(exported.path, options.tflite_builtins_only))
-    compat = checked.compatibility
+    prepared = prepare_for_check(exported.path, loaded.specs, work, graphs)
+    compat = inventory(prepared, options.tflite_builtins_only, source_path=exported.path)
+    checked = Checked(onnx_output_specs(exported.path), compat, graph_facts(prepared))
     if options.op_check and not compat.ok:
         raise ConversionError("operators that will not convert:\n" + compat.blocking_summary()
                               + "\n\n" + compat.table(), hint="--no-op-check tries anyway")

@@ -77,10 +77,7 @@ def start_grpc_server(registry: ModelRegistry, host: str, port: int, workers: in
     """Start serving; return (server, bound port). OSError when the address cannot be bound."""
     import_tensorflow()  # quietly, before tensorflow_serving's protos import it
     import grpc
-    from tensorflow_serving.apis import (
-        model_service_pb2_grpc,
-        prediction_service_pb2_grpc,
-    )
+    from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
     class Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
         def Predict(self, request, context):

@@ -13,24 +13,14 @@ from typing import Callable
 
 import numpy as np
 
-from torch2tf.artifacts import (
-    manifest_specs,
-    manifest_tflite_variants,
-    manifest_vocab,
-    read_manifest,
-)
+from torch2tf.artifacts import manifest_specs, manifest_tflite_variants, manifest_vocab, read_manifest
 from torch2tf.errors import Torch2TFError, UsageError
 from torch2tf.inputs import make_inputs
 from torch2tf.model_source import load_model
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.specs import SignaturePlan, TensorBinding
 from torch2tf.validate.report import read_report, update_report
-from torch2tf.validate.runners import (
-    OrtRunner,
-    SavedModelRunner,
-    TfliteRunner,
-    TorchRunner,
-)
+from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
 
 WARMUP = 3
 
@@ -133,7 +123,8 @@ def _torch_runner(manifest: dict, threads: int, notes: list[str]):
     import torch
 
     torch.set_num_threads(threads)
-    return TorchRunner(loaded.module, [i["name"] for i in manifest["inputs"]], [o["name"] for o in manifest["outputs"]])
+    names = [i["name"] for i in manifest["inputs"]]
+    return TorchRunner(loaded.module, loaded.binding(names), names, [o["name"] for o in manifest["outputs"]])
 
 
 def _fix_tensorflow_threads(threads: int) -> None:

@@ -11,13 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch2tf.artifacts import (
-    manifest_specs,
-    manifest_tflite_variants,
-    manifest_vocab,
-    read_manifest,
-    sha256_of,
-)
+from torch2tf.artifacts import manifest_specs, manifest_tflite_variants, manifest_vocab, read_manifest, sha256_of
 from torch2tf.errors import OutputDirError, UsageError
 from torch2tf.inputs import Sample, check_arrays_match, load_npz, validation_samples
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec

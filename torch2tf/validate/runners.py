@@ -10,14 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from torch2tf.binding import CallBinding
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, InputSpecError
 from torch2tf.model_source import run_forward
-from torch2tf.native_logs import (
-    filtered_native_stderr,
-    import_tensorflow,
-    make_interpreter,
-)
+from torch2tf.native_logs import filtered_native_stderr, import_tensorflow, make_interpreter
 from torch2tf.specs import SignaturePlan, TensorBinding
+from torch2tf.validate.tflite_ops import read_tflite_ops
 
 
 class Runner:
@@ -48,13 +46,14 @@ class Runner:
 class TorchRunner(Runner):
     name = "torch"
 
-    def __init__(self, module: Any, input_names: list[str], output_names: list[str]) -> None:
+    def __init__(self, module: Any, binding: CallBinding, input_names: list[str], output_names: list[str]) -> None:
         self.module = module
+        self.binding = binding
         self.input_names = input_names
         self.output_names = output_names
 
     def infer_impl(self, feeds):
-        return dict(zip(self.output_names, run_forward(self.module, feeds).values))
+        return dict(zip(self.output_names, run_forward(self.module, self.binding, feeds).values))
 
 
 class OrtRunner(Runner):
@@ -129,6 +128,7 @@ class TfliteRunner(Runner):
         except Exception as exc:
             raise ArtifactLoadError(f"cannot load TFLite file {path}: {str(exc).splitlines()[0]}") from exc
         self.path = Path(path)
+        self.flex_ops = read_tflite_ops(self.path).flex
         self.inputs = inputs
         self.outputs = outputs
         self.input_names = [b.name for b in inputs]
@@ -178,9 +178,12 @@ class TfliteRunner(Runner):
             with filtered_native_stderr():  # XNNPACK announces itself on first use
                 self.interpreter.allocate_tensors()
         except RuntimeError as exc:
-            raise ArtifactRunError(f"TFLite cannot run {self.path.name}: {_first_sentence(exc)}",
-                                  hint="Flex (SELECT_TF_OPS) ops need the Flex delegate, which "
-                                       "mobile runtimes often lack") from exc
+            if self.flex_ops:
+                raise ArtifactRunError(f"{self.path.name} needs Flex ops ({', '.join(self.flex_ops)}); no interpreter in "
+                                       "the pinned stack links the Flex delegate, so it is not verified",
+                                       hint="the SavedModel is checked; mobile apps need "
+                                            "tensorflow-lite-select-tf-ops to run this file") from exc
+            raise ArtifactRunError(f"TFLite cannot run {self.path.name}: {_first_sentence(exc)}") from exc
 
     def _tflite_input(self, binding: TensorBinding) -> dict:
         for key in (binding.raw_name, binding.name):

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from torch2tf.convert.rewrites.gelu_order import reorder_gelu
+from torch2tf.convert.rewrites.bool_expand import expand_bools_as_int
+from torch2tf.convert.rewrites.broadcast_concat import pad_broadcast_concats
+from torch2tf.convert.rewrites.expand_elision import elide_broadcast_expands
+from torch2tf.convert.rewrites.gelu import fuse_gelu
+from torch2tf.convert.rewrites.index_grid import flatten_index_grids
 from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
 
-REWRITES = (add_lstm_initial_states, reorder_gelu)
+REWRITES = (add_lstm_initial_states, fuse_gelu, flatten_index_grids, pad_broadcast_concats, elide_broadcast_expands,
+            expand_bools_as_int)
 
 
 def apply_rewrites(path: Path) -> list[str]:

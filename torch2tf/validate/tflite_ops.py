@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from torch2tf.errors import ConversionError
+from torch2tf.errors import ArtifactLoadError
 
 
 @dataclass
@@ -35,7 +35,7 @@ def read_tflite_ops(path: Path) -> TfliteOps:
 
     data = Path(path).read_bytes()
     if data[4:8] != b"TFL3":  # the TFLite schema's flatbuffer file identifier
-        raise ConversionError(f"{path} is not a readable TFLite flatbuffer (no TFL3 identifier)")
+        raise ArtifactLoadError(f"{path} is not a readable TFLite flatbuffer (no TFL3 identifier)")
     try:
         model = schema.Model.GetRootAs(data, 0)
         names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
@@ -51,7 +51,7 @@ def read_tflite_ops(path: Path) -> TfliteOps:
             for o in range(subgraph.OperatorsLength()):
                 ops.counts[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
     except Exception as exc:  # a truncated or foreign file raises from deep inside flatbuffers
-        raise ConversionError(f"{path} is not a readable TFLite flatbuffer: {exc}") from exc
+        raise ArtifactLoadError(f"{path} is not a readable TFLite flatbuffer: {exc}") from exc
     for i in range(model.OperatorCodesLength()):
         custom = model.OperatorCodes(i).CustomCode()
         if custom:
