@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,ray]"
+	# KServe's own model types, for validating the generated InferenceService in the tests. Its SDK
+	# pins protobuf<7 (TF needs 7), so it sits beside the environment and is read, never installed.
+	$(BIN)/pip install --quiet --no-deps --target $(VENV)/kserve-sdk kserve==0.21.0
 	touch $(STAMP)
 
 # Convert, package for TF Serving, serve locally, smoke-test over REST and gRPC.

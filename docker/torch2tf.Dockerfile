@@ -5,8 +5,11 @@ FROM python:3.11-slim
 WORKDIR /opt/torch2tf
 COPY pyproject.toml constraints.txt README.md ./
 COPY torch2tf ./torch2tf
-# torch first, pinned, so no dependency resolves a different (CUDA) build.
-RUN pip install --no-cache-dir torch==2.13.0 \
+# torch first, pinned, from PyTorch's CPU index: the default index serves a CUDA build of several GB.
+RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && pip install --no-cache-dir -c constraints.txt . \
  && torch2tf --help >/dev/null
+# Conversions need no privileges: run as a numeric non-root user whose home is a writable temp dir.
+ENV HOME=/tmp
+USER 65532:65532
 ENTRYPOINT ["torch2tf"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -98,3 +99,22 @@ def converted(tmp_path_factory) -> Path:
                                        "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def repo(converted, tmp_path_factory) -> Path:
+    """Two models, the first with two versions, packaged from the tiny CNN conversion."""
+    from torch2tf.serve.repository import PackageOptions, package
+
+    repo = tmp_path_factory.mktemp("serving") / "models"
+    package(PackageOptions(source=converted, name="tiny", repo=repo))
+    package(PackageOptions(source=converted, name="tiny", repo=repo))
+    package(PackageOptions(source=converted, name="other", repo=repo, version=5))
+    return repo
+
+
+@pytest.fixture
+def repo_copy(repo, tmp_path) -> Path:
+    copy = tmp_path / "models"
+    shutil.copytree(repo, copy)
+    return copy

@@ -9,23 +9,34 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from torch2tf.errors import OutputDirError
 from torch2tf.inputs import embedding_sizes
 from torch2tf.specs import TensorSpec
+from torch2tf.workspace import OwnedDir, sweep_stale
 
 MANIFEST_SCHEMA_VERSION = 1
 
 
-def check_output_dir(out: Path, force: bool) -> None:
-    """Fail early (before any slow stage) when ``out`` cannot receive the results."""
+def check_output_dir(out: Path, force: bool, keep: tuple[Path, ...] = ()) -> None:
+    """Fail early (before any slow stage) when ``out`` cannot receive the results.
+
+    ``--force`` replaces only an empty directory or an earlier torch2tf output (its manifest.json),
+    and never the current directory, its ancestors, the home directory or a directory holding
+    one of the ``keep`` files (the MODEL file).
+    """
     if out.exists() and not out.is_dir():
         raise OutputDirError(f"output path {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputDirError(f"output directory {out} is not empty", hint="pass --force to replace it")
+    if out.is_dir():
+        _refuse_protected(out.resolve(), keep)
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise OutputDirError(f"output directory {out} is not empty", hint="pass --force to replace it")
+        if not is_torch2tf_output(out):
+            raise OutputDirError(f"--force replaces only an empty directory or an earlier torch2tf output "
+                                 f"(with its manifest.json); {out} is neither")
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -35,15 +46,41 @@ def check_output_dir(out: Path, force: bool) -> None:
         raise OutputDirError(f"cannot write to {parent}: permission denied")
 
 
+def _refuse_protected(out: Path, keep: tuple[Path, ...]) -> None:
+    cwd = Path.cwd().resolve()
+    if out == cwd or out in cwd.parents:
+        raise OutputDirError(f"refusing to write over {out}: it is the current directory or one of its parents")
+    if out == Path.home().resolve():
+        raise OutputDirError(f"refusing to write over {out}: it is the home directory")
+    for path in keep:
+        if out in path.resolve().parents:
+            raise OutputDirError(f"refusing to write over {out}: it holds the model file {path}")
+
+
+def is_torch2tf_output(directory: Path) -> bool:
+    """Does ``directory`` hold a manifest.json that torch2tf wrote?"""
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "schema_version" in manifest and "artifacts" in manifest
+
+
 class StagingDir:
-    """A temporary sibling of ``out``; ``commit()`` renames it into place, ``discard()`` removes it."""
+    """A hidden sibling of ``out``; ``commit()`` renames it into place, ``discard()`` removes it.
+
+    Staging directories that a killed run left next to ``out`` are swept first.
+    """
 
     def __init__(self, out: Path) -> None:
         self.out = out.resolve()
+        prefix = f".{self.out.name}.torch2tf-"
+        sweep_stale(self.out.parent, prefix)
         try:
-            self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.torch2tf-", dir=self.out.parent))
+            self._owned = OwnedDir(self.out.parent, prefix)
         except OSError as exc:
             raise OutputDirError(f"cannot create a directory next to {out}: {exc.strerror}") from exc
+        self.path = self._owned.path
 
     def commit(self) -> Path:
         # mkdtemp creates 0700; give the result the permissions a plain mkdir would have.
@@ -55,12 +92,13 @@ class StagingDir:
             old = self.out.with_name(f".{self.out.name}.torch2tf-old-{os.getpid()}")
             self.out.rename(old)
         self.path.rename(self.out)
+        self._owned.release(remove=False)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return self.out
 
     def discard(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        self._owned.release()
 
 
 def sha256_of(path: Path) -> str:

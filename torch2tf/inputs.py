@@ -76,6 +76,9 @@ def check_arrays_match(specs: list[TensorSpec], arrays: dict[str, Any]) -> None:
                 spec.shape[0] is not None and array.shape[0] != spec.shape[0]):
             raise InputSpecError(f"shape mismatch for input {spec.name!r}: the data is "
                                  f"{'x'.join(map(str, array.shape))}, the input is {spec.shape_text()}")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise InputSpecError(f"--input-data array {spec.name!r} has {int((~np.isfinite(array)).sum())} NaN/Inf "
+                                 "values: parity needs finite inputs (a NaN compared with a NaN proves nothing)")
 
 
 def _specs_from_arrays(arrays: dict[str, Any], forward_params: list[str]) -> list[TensorSpec]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import re
 import sys
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ def load_model(source: str) -> LoadedModel:
         raise ModelLoadError(f"{source}: {attr!r} is not callable")
     try:
         model = factory()
+    except SystemExit as exc:  # a sys.exit in user code must not end torch2tf with its exit code
+        raise ModelLoadError(f"calling {source}() called sys.exit({exc.code})") from exc
     except Exception as exc:  # user code: any failure is the user's to see
         raise ModelLoadError(f"calling {source}() raised {type(exc).__name__}: {exc}") from exc
     import torch
@@ -73,6 +76,12 @@ def load_model(source: str) -> LoadedModel:
         raise ModelLoadError(f"{source}() returned {type(model).__name__}, not a torch.nn.Module")
     model.eval()
     return LoadedModel(source, "callable", module=model, signature=ForwardSignature.of(model.forward))
+
+
+def model_file(source: str) -> Path | None:
+    """The file MODEL names (``file.py`` of ``file.py:build``, a .pt/.pt2/.onnx), if it names one."""
+    path = Path(source.rsplit(":", 1)[0] if _has_callable(source) else source)
+    return path if path.suffix.lower() in (".py", ".pt", ".pth", ".pt2", ".onnx") and path.is_file() else None
 
 
 def _has_callable(source: str) -> bool:
@@ -97,6 +106,8 @@ def _import_target(target: str) -> Any:
     except ModuleNotFoundError as exc:
         raise ModelLoadError(f"cannot import module {target!r}: {exc}",
                              hint="is its package on PYTHONPATH or installed?") from exc
+    except SystemExit as exc:
+        raise ModelLoadError(f"importing {target} called sys.exit({exc.code})") from exc
     except Exception as exc:
         raise ModelLoadError(f"importing {target} raised {type(exc).__name__}: {exc}") from exc
 
@@ -111,6 +122,8 @@ def _import_file(path: Path, target: str) -> Any:
     try:
         sys.modules[name] = module
         spec.loader.exec_module(module)
+    except SystemExit as exc:
+        raise ModelLoadError(f"importing {target} called sys.exit({exc.code})") from exc
     except Exception as exc:
         raise ModelLoadError(f"importing {target} raised {type(exc).__name__}: {exc}") from exc
     finally:
@@ -143,10 +156,15 @@ def _load_exported_program(source: str) -> LoadedModel:
     path = _existing_file(source)
     import torch
 
+    logger = logging.getLogger("torch.export")  # it logs a whole traceback for a file that is not a .pt2
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
         program = torch.export.load(str(path))
     except Exception as exc:
         raise ModelLoadError(f"{source} is not an ExportedProgram file: {exc}".splitlines()[0]) from exc
+    finally:
+        logger.setLevel(level)
     names = [spec.arg.name for spec in program.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]
     return LoadedModel(source, "exported_program", module=program.module(), exported_program=program,
                        signature=ForwardSignature(params=tuple(names)))
@@ -170,6 +188,8 @@ def run_forward(module: Any, binding: CallBinding, feeds: dict[str, np.ndarray])
     try:
         with torch.no_grad():
             result = module(*args, **kwargs)
+    except SystemExit as exc:
+        raise ModelRunError(f"forward() called sys.exit({exc.code})") from exc
     except Exception as exc:
         shapes = ", ".join(f"{n}={'x'.join(map(str, a.shape))}:{a.dtype}" for n, a in feeds.items())
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

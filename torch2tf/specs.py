@@ -8,6 +8,7 @@ runner.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from torch2tf.errors import ExportError, InputSpecError
 
 DTYPES = ("float32", "float16", "int64", "int32", "bool")
+MAX_ROW_ELEMENTS = 2 ** 28  # per input and batch row: 1 GiB of float32, far beyond any model's input
 DYNAMIC_TOKENS = ("N", "batch")
 _ONNX_TO_NUMPY = {1: "float32", 10: "float16", 7: "int64", 6: "int32", 9: "bool", 11: "float64",
                   2: "uint8", 3: "int8"}
@@ -68,10 +70,14 @@ def parse_input_spec(text: str) -> TensorSpec:
                 raise InputSpecError(f"bad --input {text!r}: only the leading (batch) axis can be "
                                      f"dynamic, got {token!r} at axis {i}")
             dims.append(None)
-        elif token.isdigit() and int(token) > 0:
+        elif token.isascii() and token.isdigit() and int(token) > 0:
             dims.append(int(token))
         else:
             raise InputSpecError(f"bad --input {text!r}: {token!r} is not a positive size, N or batch")
+    row = math.prod(d for d in dims[1:] if d) * (dims[0] or 1)
+    if row > MAX_ROW_ELEMENTS:
+        raise InputSpecError(f"bad --input {text!r}: {row:,} elements per sample is beyond what torch2tf "
+                             f"validates ({MAX_ROW_ELEMENTS:,})")
     return TensorSpec(name, tuple(dims), dtype)
 
 

@@ -95,10 +95,3 @@ def test_interrupted_package_leaves_no_version(repo_copy, converted, monkeypatch
         repository.package(repository.PackageOptions(source=converted, name="fresh", repo=repo_copy))
     assert not (repo_copy / "fresh").exists()
     assert not [p for p in repo_copy.iterdir() if p.name.startswith(".fresh")]
-
-
-def test_docker_template_matches_generated_dockerfile():
-    from tests.conftest import REPO
-    from torch2tf.serve.repository import dockerfile
-
-    assert (REPO / "docker" / "serving.Dockerfile").read_text() == dockerfile(False, False)

@@ -42,9 +42,22 @@ def test_integer_outputs_compare_exactly():
     assert not compare_output("ids", ref, np.array([1, 2, 4]), PRESETS["fp32"]).passed
 
 
-def test_matching_nan_positions_pass():
-    ref = np.array([np.nan, 1.0], dtype=np.float32)
-    assert compare_output("y", ref, ref.copy(), PRESETS["fp32"]).passed
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_nan_is_never_a_match(bad):
+    ref = np.array([bad, 1.0], dtype=np.float32)
+    result = compare_output("y", ref, ref.copy(), PRESETS["fp32"])  # identical, NaN included
+    assert not result.passed and "reference has 1 NaN/Inf" in result.note
+    all_nan = np.full((2, 3), np.nan, np.float32)
+    assert not compare_output("y", all_nan, all_nan.copy(), PRESETS["fp32"]).passed
+
+
+def test_nan_in_the_reference_names_the_sample():
+    from torch2tf.validate.parity import TargetRun, compare_target
+
+    nan = {"s1": {"logits": np.full((1, 2), np.nan, np.float32)}}
+    entry = compare_target("onnxruntime", TargetRun(nan), nan, "fp32", reference_name="torch")
+    assert not entry["passed"]
+    assert entry["errors"] == ["the PyTorch model itself produces NaN/Inf in 'logits' on sample s1"]
 
 
 def test_missing_output_fails():

@@ -20,7 +20,16 @@ from torch2tf.cli.options import (
     seed_option,
     tolerance_option,
 )
-from torch2tf.cli.output import EXIT_FAILED, EXIT_OK, EXIT_PARITY, fail, print_event, write_ci_files
+from torch2tf.cli.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARITY,
+    check_writable,
+    fail,
+    interruptible,
+    print_event,
+    write_ci_files,
+)
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.convert import run_check, run_convert
 from torch2tf.pipeline.options import ConvertOptions
@@ -53,6 +62,7 @@ from torch2tf.pipeline.options import ConvertOptions
 @ci_file_options
 @quiet_option
 @json_option
+@interruptible
 def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, tolerances,
             no_localize, tflite_builtins_only, quantize, strategy, no_op_check, junit, markdown, quiet, as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
@@ -75,6 +85,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
     names, layout and a dynamic batch), tflite/model_float32.tflite, tflite/model_float16.tflite,
     report.json, report.md and manifest.json.
     """
+    check_writable(junit, markdown)
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data, force=force,
                              opset=opset, layout=layout, seed=seed, work_dir=work_dir, tolerances=list(tolerances),
                              localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
@@ -84,9 +95,6 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
         outcome = run_convert(options, on_event=None if quiet else print_event)
     except Torch2TFError as exc:
         fail(exc, as_json)
-    except KeyboardInterrupt:
-        click.echo("interrupted: nothing was written", err=True)
-        sys.exit(130)
     report = outcome.report.to_json()
     write_ci_files(report, junit, markdown)
     if as_json:
@@ -104,6 +112,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
 @builtins_only_option
 @json_option
 @quiet_option
+@interruptible
 def check(model, inputs, input_data, opset, tflite_builtins_only, as_json, quiet):
     """Operator compatibility of MODEL, in seconds and before converting.
 

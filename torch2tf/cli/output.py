@@ -1,8 +1,14 @@
 """What the CLI prints: progress lines, the one error line, and the CI files (JUnit, Markdown)."""
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,6 +20,41 @@ from torch2tf.validate.junit import write_junit
 from torch2tf.validate.markdown import render_markdown
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARITY = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (CI cancel, timeout, docker stop, Kubernetes), raised where the program is, as Ctrl-C is."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Make SIGTERM unwind like Ctrl-C, so staging and work directories are removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interruptible(command):
+    """An interrupted command says so in one line and exits 130 (Ctrl-C) or 143 (SIGTERM)."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            click.echo(f"{how}: stopped, nothing half-written was left", err=True)
+            sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+    return wrapper
 
 
 def fail(exc: Torch2TFError, as_json: bool = False) -> NoReturn:
@@ -33,6 +74,20 @@ def print_event(event: StageEvent) -> None:
         mark = "ok" if event.status == "ok" else "FAILED"
         detail = f" — {event.detail}" if event.detail else ""
         click.echo(f"[{event.stage}] {mark} in {event.seconds:.1f}s{detail}", err=True)
+
+
+def check_writable(*paths: Path | None) -> None:
+    """Refuse (exit 2) an output file that could not be written, before any slow work starts."""
+    for path in paths:
+        if path is None:
+            continue
+        parent = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            raise click.UsageError(f"{path} is a directory, not a file")
+        if not parent.is_dir():
+            raise click.UsageError(f"cannot write {path}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise click.UsageError(f"cannot write {path}: permission denied")
 
 
 def write_ci_files(report: dict, junit: Path | None, markdown: Path | None) -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 
 from torch2tf.cli.options import COMMAND_SETTINGS
-from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, EXIT_USAGE, fail
+from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, EXIT_USAGE, fail, interruptible
 from torch2tf.errors import Torch2TFError
 from torch2tf.serve.configs import BatchingOptions
+from torch2tf.serve.image import DEFAULT_SERVING_IMAGE
 from torch2tf.serve.repository import PackageOptions
 from torch2tf.serve.repository import package as publish
 from torch2tf.serve.server import LocalServer, ServerOptions
@@ -24,7 +25,7 @@ from torch2tf.serve.smoke import SmokeOptions, run_smoke
 @click.option("--name", required=True, help="Model name in the repository (letters, digits, '_', '-', '.').")
 @click.option("--repo", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="The TF Serving model repository (created if missing); several models and versions live there.")
-@click.option("--version", type=click.IntRange(min=1), help="Version number (default: the next free one).")
+@click.option("--version", type=click.IntRange(1, 2 ** 63 - 1), help="Version number (default: the next free one).")
 @click.option("--force", is_flag=True, help="Replace an existing version.")
 @click.option("--batching", is_flag=True, help="Write batching_parameters.txt and enable server-side batching.")
 @click.option("--max-batch-size", type=click.IntRange(min=1), default=32, show_default=True,
@@ -34,24 +35,34 @@ from torch2tf.serve.smoke import SmokeOptions, run_smoke
 @click.option("--monitoring", is_flag=True, help="Write monitoring.config (Prometheus metrics endpoint).")
 @click.option("--policy", type=click.Choice(["all", "latest", "specific"]), default="all", show_default=True,
               help="Version policy in models.config: serve all versions, the latest, or exactly those present.")
+@click.option("--serving-image", metavar="IMAGE",
+              help=f"Base image of REPO/Dockerfile (default: what REPO already uses, else {DEFAULT_SERVING_IMAGE}, "
+                   "the newest TF Serving release confirmed; amd64 only). The SavedModel is checked against the "
+                   "operators of that release before it is published.")
+@click.option("--kubernetes", is_flag=True,
+              help="Also write REPO/k8s/: Deployment, Service, HPA, PodDisruptionBudget (kubectl apply -k) and a "
+                   "KServe InferenceService per model (k8s/kserve/); kept up to date by later packages.")
+@interruptible
 def package(directory, name, repo, version, force, batching, max_batch_size, batch_timeout_micros, monitoring,
-            policy):
+            policy, serving_image, kubernetes):
     """Publish DIRECTORY's SavedModel into a TF Serving model repository, atomically.
 
     \b
     Writes REPO/NAME/VERSION/{saved_model.pb, variables/, assets.extra/tf_serving_warmup_requests}
-    and regenerates REPO/models.config, Dockerfile, docker-compose.yml and README.md.
+    and regenerates REPO/models.config, Dockerfile, docker-compose.yml, README.md (and k8s/).
 
     \b
     Examples:
       torch2tf package out/ --name resnet --repo models/
       torch2tf package out/ --name resnet --repo models/ --version 7 --batching --monitoring
+      torch2tf package out/ --name resnet --repo models/ --kubernetes && kubectl apply -k models/k8s
       docker build -t resnet-serving models/ && docker run -p 8501:8501 -p 8500:8500 resnet-serving
     """
     options = PackageOptions(source=directory, name=name, repo=repo, version=version, force=force,
                              batching=BatchingOptions(max_batch_size=max_batch_size,
                                                       batch_timeout_micros=batch_timeout_micros) if batching else None,
-                             monitoring=monitoring, policy=policy)
+                             monitoring=monitoring, policy=policy, serving_image=serving_image,
+                             kubernetes=kubernetes)
     try:
         target = publish(options)
     except Torch2TFError as exc:
@@ -70,7 +81,9 @@ def serve(repo, host, rest_port, grpc_port, max_request_mb):
     """Serve a model repository locally with TF Serving's REST and gRPC APIs (no Docker needed).
 
     A development server for demos and tests; production uses the TF Serving image that
-    `torch2tf package` writes (REPO/Dockerfile). Stops cleanly on Ctrl-C or SIGTERM.
+    `torch2tf package` writes (REPO/Dockerfile). On Ctrl-C or SIGTERM it stops accepting, lets the
+    requests in flight finish (up to 30 s) and exits. A version that fails to load is reported
+    (state END in the status endpoints) while the others are served.
 
     \b
     Example:
@@ -88,10 +101,10 @@ def serve(repo, host, rest_port, grpc_port, max_request_mb):
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    models = ", ".join(f"{n} (versions {', '.join(map(str, sorted(v)))})" for n, v in server.registry.versions.items())
-    click.echo(f"serving {models}\nREST http://{host}:{server.rest_port}  gRPC grpc://{host}:{server.grpc_port}",
-               err=True)
+    click.echo(f"serving {server.registry.serving_summary()}\n"
+               f"REST http://{host}:{server.rest_port}  gRPC grpc://{host}:{server.grpc_port}", err=True)
     stop.wait()
+    click.echo("stopping: finishing the requests in flight", err=True)
     server.stop()
     click.echo("stopped", err=True)
 
@@ -106,6 +119,7 @@ def serve(repo, host, rest_port, grpc_port, max_request_mb):
               help="Requests to send (alternating batch 1 and 3 when the batch is dynamic).")
 @click.option("--update-report", is_flag=True, help="Add the result to DIR/report.json and report.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@interruptible
 def smoke(url, model, directory, version, requests, update_report, as_json):
     """Parity over the wire: send validation inputs to a TF Serving endpoint and compare with onnxruntime.
 

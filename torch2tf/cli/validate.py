@@ -16,7 +16,7 @@ from torch2tf.cli.options import (
     seed_option,
     tolerance_option,
 )
-from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, fail, write_ci_files
+from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, check_writable, fail, interruptible, write_ci_files
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.revalidate import revalidate
 from torch2tf.validate.bench import BenchOptions, run_bench
@@ -40,6 +40,7 @@ from torch2tf.validate.markdown import bench_table, parity_table, summary_line
 @seed_option
 @quiet_option
 @json_option
+@interruptible
 def validate(directory, input_data, samples, tolerances, baseline, regression_factor, junit, markdown, no_localize,
              seed, quiet, as_json):
     """Re-run parity on the artifacts in DIRECTORY (a convert output) against onnxruntime.
@@ -55,6 +56,7 @@ def validate(directory, input_data, samples, tolerances, baseline, regression_fa
     --baseline), 1/2 on a broken or foreign directory or bad options. The new results replace the
     parity section of DIRECTORY/report.json and report.md.
     """
+    check_writable(junit, markdown)
     options = ValidateOptions(directory=directory, input_data=input_data, samples=samples,
                               tolerances=list(tolerances), baseline=baseline, regression_factor=regression_factor,
                               localize=not no_localize, seed=seed)
@@ -83,6 +85,7 @@ def validate(directory, input_data, samples, tolerances, baseline, regression_fa
 @click.option("--rounds", type=click.IntRange(min=3), default=20, show_default=True,
               help="Timed runs per runtime (interleaved), after 3 warm-up runs.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Also draw a PNG bar chart (matplotlib).")
+@interruptible
 def bench(directory, threads, batches, rounds, plot):
     """Latency, throughput and size of every artifact in DIRECTORY, side by side.
 

@@ -7,8 +7,8 @@ where they differ.
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from torch2tf.convert.compatibility import Compatibility, inventory, operators_j
 from torch2tf.convert.strategies import PreparedGraphs
 from torch2tf.errors import UsageError
 from torch2tf.inputs import load_npz
+from torch2tf.model_source import model_file
 from torch2tf.pipeline import stages
 from torch2tf.pipeline.attempt import AttemptContext
 from torch2tf.pipeline.ladder import Ladder, LadderResult, select_strategies
@@ -27,6 +28,7 @@ from torch2tf.pipeline.quantize import Quantized, quantize_stage
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.parity import fp32_failed
 from torch2tf.validate.report import Report, write_report
+from torch2tf.workspace import owned_dir
 
 
 @dataclass
@@ -43,21 +45,18 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     tolerances = _tolerances(options)
     if options.layout not in ("nchw", "nhwc"):
         raise UsageError(f"--layout must be nchw or nhwc, not {options.layout!r}")
-    check_output_dir(options.output, options.force)
+    model = model_file(options.model)
+    check_output_dir(options.output, options.force, keep=(model,) if model else ())
     arrays = load_npz(options.input_data) if options.input_data else None
     report = Report(model=options.model)
     staging = StagingDir(options.output)
-    work = None
     try:
-        work = _work_dir(options.work_dir)
-        _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work)
+        with _work_dir(options.work_dir) as work:
+            _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work)
         output = staging.commit()
     except BaseException:
         staging.discard()
         raise
-    finally:
-        if work is not None and options.work_dir is None:
-            shutil.rmtree(work, ignore_errors=True)
     return ConvertOutcome(report, output)
 
 
@@ -71,6 +70,10 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     graphs = PreparedGraphs()
     checked = log.run("check_onnx", lambda: stages.check_onnx(exported, loaded, options, work, graphs))
     report.outputs = [s.to_json() for s in checked.output_specs]
+    try:
+        tolerances.check_outputs([s.name for s in checked.output_specs])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     report.operators = operators_json(checked.compatibility)
     ctx = AttemptContext(loaded.specs, checked.output_specs, loaded.samples, options.layout, options.seed, work,
                          tolerances, graphs)
@@ -123,16 +126,13 @@ def run_check(options: ConvertOptions, on_event: EventSink | None = None) -> Com
     """``torch2tf check``: load, export, inventory — no conversion, nothing written."""
     arrays = load_npz(options.input_data) if options.input_data else None
     log = StageLog(Report(model=options.model), on_event)
-    work = _work_dir(None, prefix="torch2tf-check-")
-    try:
+    with owned_dir(None, "torch2tf-check-") as work:
         loaded = log.run("load", lambda: stages.load(options, arrays))
         exported = log.run("export", lambda: stages.export(loaded, options, work))
         prepared = log.run("prepare", lambda: stages.prepare_for_check(exported.path, loaded.specs, work,
                                                                        PreparedGraphs()),
                            describe=lambda _: "onnxsim and rewrites, as the first conversion strategy does")
         return inventory(prepared, options.tflite_builtins_only, source_path=exported.path)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _tolerances(options: ConvertOptions) -> Tolerances:
@@ -142,7 +142,15 @@ def _tolerances(options: ConvertOptions) -> Tolerances:
         raise UsageError(str(exc)) from exc
 
 
-def _work_dir(parent: Path | None, prefix: str = "torch2tf-work-") -> Path:
-    if parent is not None:
-        parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).resolve()
+@contextlib.contextmanager
+def _work_dir(parent: Path | None) -> Iterator[Path]:
+    """The run's work directory: in the temp dir, removed at the end; kept under --work-dir."""
+    with contextlib.ExitStack() as stack:
+        try:
+            if parent is not None:
+                parent.mkdir(parents=True, exist_ok=True)
+            work = stack.enter_context(owned_dir(parent, "torch2tf-work-", keep=parent is not None))
+        except OSError as exc:
+            where = f"--work-dir {parent}" if parent else "a work directory in the temp directory"
+            raise UsageError(f"cannot create {where}: {exc.strerror or exc}") from exc
+        yield work

@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from torch2tf.artifacts import tflite_variants
-from torch2tf.validate.tflite_ops import read_tflite_ops
 from torch2tf.errors import ConversionError
 from torch2tf.pipeline.attempt import Attempt
 from torch2tf.pipeline.quantize import Quantized
+from torch2tf.validate.tflite_ops import read_tflite_ops
 
 FLOAT_TARGETS = ("tflite_float32", "tflite_float16")
 

@@ -6,10 +6,7 @@ The new results replace DIR's report.json and report.md (a bench section stays u
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Callable
 
 from torch2tf.convert.strategies import prepare_onnx2tf_input, strategy_from_json
@@ -17,6 +14,7 @@ from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, loca
 from torch2tf.validate.directory import DirectoryValidation, ValidateOptions, validate_directory
 from torch2tf.validate.parity import fp32_failed
 from torch2tf.validate.report import Report, update_report
+from torch2tf.workspace import owned_dir
 
 StageSink = Callable[[str, float, str], None]
 
@@ -41,11 +39,8 @@ def revalidate(options: ValidateOptions, on_stage: StageSink | None = None) -> R
 def _localize(validation: DirectoryValidation, options: ValidateOptions):
     strategy = strategy_from_json(validation.manifest["strategy"])
     onnx_path = options.directory / "model.onnx"
-    work = Path(tempfile.mkdtemp(prefix="torch2tf-localize-"))
-    try:
+    with owned_dir(None, "torch2tf-localize-") as work:
         converted, _ = prepare_onnx2tf_input(onnx_path, work / "onnx", strategy, validation.specs)
         return localize_divergence(LocalizeRequest(
             reference_onnx=onnx_path, converted_onnx=converted, specs=validation.specs,
             feeds=validation.samples[0].feeds, strategy=strategy, work_dir=work / "probes", seed=options.seed))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from concurrent import futures
 
+import numpy as np
+
 from torch2tf.errors import ServingError
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.serve.registry import SIGNATURE, ModelRegistry
@@ -22,13 +24,13 @@ def _version_of(spec) -> int | None:
     return spec.version.value if spec.HasField("version") else None
 
 
-def predict(registry: ModelRegistry, request, context):
+def predict(registry: ModelRegistry, request, context, limit: int):
     tf = import_tensorflow()
     from tensorflow_serving.apis import predict_pb2
 
     try:
         served = registry.get(request.model_spec.name, _version_of(request.model_spec))
-        outputs = served.predict({k: tf.make_ndarray(v) for k, v in request.inputs.items()})
+        outputs = served.predict({k: tensor_from_proto(v, k, served, limit) for k, v in request.inputs.items()})
     except ServingError as exc:
         _abort(context, exc)
     response = predict_pb2.PredictResponse()
@@ -39,6 +41,40 @@ def predict(registry: ModelRegistry, request, context):
         if not request.output_filter or key in request.output_filter:
             response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
     return response
+
+
+def tensor_from_proto(proto, name: str, served, limit: int):
+    """The array a TensorProto describes, checked before it is materialized.
+
+    A proto can declare a huge shape and carry one value (TensorFlow repeats it to fill the shape):
+    the declared shape is checked against the signature and the byte limit first. A dtype other than
+    the signature's is refused, as TF Serving refuses it, never cast.
+    """
+    tf = import_tensorflow()
+    if name not in served.inputs:
+        return proto  # Predict reports unknown aliases with TF Serving's message
+    shape, dtype = served.inputs[name]
+    try:
+        got = tf.dtypes.as_dtype(proto.dtype)
+    except TypeError:
+        raise _invalid(f"input {name}: unknown dtype enum {proto.dtype}") from None
+    if got.as_numpy_dtype != np.dtype(dtype):
+        raise _invalid(f"Expects arg[{name}] to be {np.dtype(dtype).name} but {got.name} is provided")
+    dims = [d.size for d in proto.tensor_shape.dim]
+    if len(dims) != len(shape) or any(d < 0 or (s is not None and d != s) for d, s in zip(dims, shape)):
+        raise _invalid(f"input {name}: shape {dims} does not match the signature's {['?' if d is None else d for d in shape]}")
+    size = int(np.prod(dims, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if size > limit:
+        raise ServingError(400, "INVALID_ARGUMENT",
+                           f"input {name}: {dims} is {size:,} bytes, beyond the server's limit of {limit:,}")
+    try:
+        return tf.make_ndarray(proto)
+    except Exception as exc:  # inconsistent content length, bad field for the dtype, ...
+        raise _invalid(f"input {name}: malformed TensorProto: {str(exc).splitlines()[0][:200]}") from exc
+
+
+def _invalid(message: str) -> ServingError:
+    return ServingError(400, "INVALID_ARGUMENT", message)
 
 
 def model_metadata(registry: ModelRegistry, request, context):
@@ -61,15 +97,15 @@ def model_status(registry: ModelRegistry, request, context):
     from tensorflow_serving.apis import get_model_status_pb2
 
     try:
-        registry.get(request.model_spec.name, _version_of(request.model_spec))
+        statuses = registry.status(request.model_spec.name, _version_of(request.model_spec))
     except ServingError as exc:
         _abort(context, exc)
-    versions = registry.versions[request.model_spec.name]
-    wanted = [_version_of(request.model_spec)] if request.model_spec.HasField("version") else sorted(versions)
     response = get_model_status_pb2.GetModelStatusResponse()
-    for v in wanted:
-        status = response.model_version_status.add(version=v, state=get_model_status_pb2.ModelVersionStatus.AVAILABLE)
-        status.status.error_code = 0
+    states = get_model_status_pb2.ModelVersionStatus
+    for entry in sorted(statuses, key=lambda e: int(e["version"])):  # gRPC lists versions ascending
+        status = response.model_version_status.add(version=int(entry["version"]), state=getattr(states, entry["state"]))
+        status.status.error_code = 0 if entry["status"]["error_code"] == "OK" else 2  # tensorflow.error.UNKNOWN
+        status.status.error_message = entry["status"]["error_message"]
     return response
 
 
@@ -81,7 +117,7 @@ def start_grpc_server(registry: ModelRegistry, host: str, port: int, workers: in
 
     class Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
         def Predict(self, request, context):
-            return predict(registry, request, context)
+            return predict(registry, request, context, limit)
 
         def GetModelMetadata(self, request, context):
             return model_metadata(registry, request, context)

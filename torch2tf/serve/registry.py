@@ -5,7 +5,6 @@ and gRPC front ends answer like TF Serving does.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,12 +62,16 @@ class ServedVersion:
 
 
 class ModelRegistry:
-    """Loads every model and version that REPO/models.config names (paths under /models map to REPO)."""
+    """Loads every model and version that REPO/models.config names (paths under /models map to REPO).
+
+    As TF Serving does, a version that fails to load does not stop the others: it is reported with
+    state END and the reason (status endpoints), and a request for it answers NOT_FOUND.
+    """
 
     def __init__(self, repo: Path) -> None:
         self.repo = repo
         self.versions: dict[str, dict[int, ServedVersion]] = {}
-        self._lock = threading.Lock()
+        self.failures: dict[str, dict[int, str]] = {}  # model → version → why it did not load
         self.load()
 
     def load(self) -> None:
@@ -76,20 +79,32 @@ class ModelRegistry:
         if not config_path.is_file():
             raise UsageError(f"{self.repo} is not a model repository (no models.config)",
                              hint="create it with `torch2tf package`")
-        config = parse_model_server_config(config_path)
+        try:
+            config = parse_model_server_config(config_path)
+        except Exception as exc:  # protobuf's text_format.ParseError, or bytes that are not text
+            raise UsageError(f"{config_path} is not a valid ModelServerConfig: {str(exc).splitlines()[0]}",
+                             hint="regenerate it with `torch2tf package`") from exc
         for entry in config.model_config_list.config:
-            base = Path(entry.base_path)
-            if entry.base_path.startswith(CONTAINER_BASE + "/") or entry.base_path == CONTAINER_BASE:
-                base = self.repo / Path(entry.base_path).relative_to(CONTAINER_BASE)
-            present = sorted(int(p.name) for p in base.iterdir() if p.name.isdigit()) if base.is_dir() else []
-            policy = entry.model_version_policy.WhichOneof("policy_choice")
-            if policy == "specific":
-                chosen = [v for v in entry.model_version_policy.specific.versions if v in present]
-            elif policy == "all":
-                chosen = present
-            else:
-                chosen = present[-max(1, entry.model_version_policy.latest.num_versions or 1):]
-            self.versions[entry.name] = {v: self._load_version(entry.name, v, base / str(v)) for v in chosen}
+            self.versions[entry.name], self.failures[entry.name] = {}, {}
+            for version, path in self._chosen_versions(entry):
+                try:
+                    self.versions[entry.name][version] = self._load_version(entry.name, version, path)
+                except Exception as exc:  # a broken version must not stop the good ones
+                    self.failures[entry.name][version] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+
+    def _chosen_versions(self, entry) -> list[tuple[int, Path]]:
+        base = Path(entry.base_path)
+        if entry.base_path.startswith(CONTAINER_BASE + "/") or entry.base_path == CONTAINER_BASE:
+            base = self.repo / Path(entry.base_path).relative_to(CONTAINER_BASE)
+        present = sorted(int(p.name) for p in base.iterdir() if p.name.isdigit()) if base.is_dir() else []
+        policy = entry.model_version_policy.WhichOneof("policy_choice")
+        if policy == "specific":
+            chosen = [v for v in entry.model_version_policy.specific.versions if v in present]
+        elif policy == "all":
+            chosen = present
+        else:
+            chosen = present[-max(1, entry.model_version_policy.latest.num_versions or 1):]
+        return [(v, base / str(v)) for v in chosen]
 
     def _load_version(self, name: str, version: int, path: Path) -> ServedVersion:
         from tensorflow.core.protobuf import saved_model_pb2
@@ -108,6 +123,26 @@ class ModelRegistry:
             what = f"Specific({name}, {version})" if version is not None else f"Latest({name})"
             raise ServingError(404, "NOT_FOUND", f"Servable not found for request: {what}")
         return versions[version if version is not None else max(versions)]
+
+    def status(self, name: str, version: int | None = None) -> list[dict]:
+        """TF Serving's model_version_status: AVAILABLE, or END with the error of a version that failed."""
+        known = {**{v: None for v in self.versions.get(name, {})}, **self.failures.get(name, {})}
+        if not known or (version is not None and version not in known):
+            what = f"Specific({name}, {version})" if version is not None else f"Latest({name})"
+            raise ServingError(404, "NOT_FOUND", f"Could not find any versions of model {name}: {what}")
+        wanted = [version] if version is not None else sorted(known, reverse=True)
+        return [{"version": str(v), "state": "END" if known[v] else "AVAILABLE",
+                 "status": {"error_code": "UNKNOWN" if known[v] else "OK", "error_message": known[v] or ""}}
+                for v in wanted]
+
+    def serving_summary(self) -> str:
+        """One line per model for the terminal: the versions served, and those that failed."""
+        lines = []
+        for name in sorted(set(self.versions) | set(self.failures)):
+            served = ", ".join(map(str, sorted(self.versions.get(name, {})))) or "none"
+            failed = "".join(f"; version {v} failed to load: {why}" for v, why in sorted(self.failures[name].items()))
+            lines.append(f"{name} (versions {served}){failed}")
+        return "\n".join(lines)
 
     def signature_def_map(self, served: ServedVersion):
         from tensorflow_serving.apis import get_model_metadata_pb2

@@ -9,24 +9,41 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
+
 from torch2tf.artifacts import manifest_specs, manifest_vocab, read_manifest
 from torch2tf.errors import OutputDirError, UsageError
+from torch2tf.native_logs import import_tensorflow
+from torch2tf.serve.compat import incompatibilities, release_of, serving_ops
 from torch2tf.serve.configs import (
     BatchingOptions,
     batching_parameters,
     model_server_config,
     monitoring_config,
+    write_atomically,
     write_text_proto,
 )
+from torch2tf.serve.image import (
+    COMPOSE,
+    CONTAINER_BASE,
+    DEFAULT_SERVING_IMAGE,
+    DOCKERIGNORE,
+    SETTINGS_FILE,
+    RepositorySettings,
+    dockerfile,
+)
+from torch2tf.serve.kubernetes import manifests
 from torch2tf.serve.warmup import WARMUP_FILE, write_warmup_requests
+from torch2tf.workspace import owned_dir
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-SERVING_IMAGE = "tensorflow/serving:2.21.0"  # pinned: the release matching tensorflow-serving-api
-CONTAINER_BASE = "/models"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # fullmatch: no "$" that lets "abc\n" through
+IMAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?")
+MAX_VERSION = 2 ** 63 - 1  # TF Serving versions are int64
+STAGING_PREFIX = ".torch2tf-package-"
+REPO_LOCK = ".torch2tf-repository.lock"
 
 
 @dataclass
@@ -39,43 +56,109 @@ class PackageOptions:
     batching: BatchingOptions | None = None
     monitoring: bool = False
     policy: str = "all"
+    serving_image: str | None = None  # None: what the repository already uses (default: image.DEFAULT_SERVING_IMAGE)
+    kubernetes: bool = False  # write REPO/k8s/ (kept up to date by every later package once written)
 
 
 def package(options: PackageOptions) -> Path:
-    """Publish the SavedModel of ``options.source`` as REPO/NAME/VERSION; return that directory."""
-    if not NAME_PATTERN.match(options.name) or ".." in options.name:
-        raise UsageError(f"model name {options.name!r} is not allowed: use letters, digits, '_', '-', '.' "
-                         "(starting with a letter or digit, at most 63 characters)")
-    if options.version is not None and options.version < 1:
-        raise UsageError(f"--version must be a positive integer, not {options.version}")
-    manifest = read_manifest(options.source)
-    saved_model = options.source / "saved_model"
-    if not (saved_model / "saved_model.pb").is_file() or "signature" not in manifest:
-        raise OutputDirError(f"{options.source} is not a torch2tf convert output (no saved_model/ or signature)")
-    options.repo.mkdir(parents=True, exist_ok=True)
+    """Publish the SavedModel of ``options.source`` as REPO/NAME/VERSION; return that directory.
+
+    The version is staged inside REPO and claimed by renaming it into place: a rename onto an
+    existing version fails, so two concurrent runs never publish the same number; with no
+    --version the next free number is taken.
+    """
+    manifest = _check_package_options(options)
     model_dir = options.repo / options.name
-    version = options.version or next_free_version(model_dir)
-    target = model_dir / str(version)
-    if target.exists() and not options.force:
-        raise OutputDirError(f"{target} already exists", hint="pass --force to replace it, or another --version")
-    staging = Path(tempfile.mkdtemp(prefix=f".{options.name}-{version}-", dir=options.repo))
-    try:
+    with owned_dir(options.repo, STAGING_PREFIX) as staging:
         version_dir = staging / "version"
-        shutil.copytree(saved_model, version_dir)
+        shutil.copytree(options.source / "saved_model", version_dir)
         write_warmup_requests(version_dir / WARMUP_FILE, options.name, manifest_specs(manifest), manifest.get("seed", 0),
                               manifest_vocab(options.source, manifest))
         (version_dir / "assets.extra" / "torch2tf.json").write_text(json.dumps(
             {"inputs": manifest["inputs"], "outputs": manifest.get("outputs", []), "model": manifest.get("model"),
              "signature": manifest["signature"]}, indent=2))
-        model_dir.mkdir(exist_ok=True)
-        if target.exists():
-            old = staging / "replaced"
-            target.rename(old)
-        version_dir.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    write_repository_files(options.repo, options.batching, options.monitoring, options.policy)
+        _readable_by_all(version_dir)
+        if not model_dir.is_dir():
+            model_dir.mkdir(exist_ok=True)  # a concurrent run may create it first
+            model_dir.chmod(0o755)
+        target = _claim_version(version_dir, model_dir, options, staging)
+    with FileLock(str(options.repo / REPO_LOCK)):  # concurrent publishers regenerate the configs one at a time
+        settings = RepositorySettings.load(options.repo)
+        settings.serving_image = options.serving_image or settings.serving_image
+        settings.kubernetes = settings.kubernetes or options.kubernetes
+        write_atomically(options.repo / SETTINGS_FILE, settings.to_json())
+        write_repository_files(options.repo, options.batching, options.monitoring, options.policy, settings)
     return target
+
+
+def _readable_by_all(directory: Path) -> None:
+    """The image runs TF Serving as a non-root user: files 0644, directories 0755, whatever the umask was."""
+    directory.chmod(0o755)
+    for path in directory.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _check_package_options(options: PackageOptions) -> dict:
+    if not NAME_PATTERN.fullmatch(options.name) or ".." in options.name:
+        raise UsageError(f"model name {options.name!r} is not allowed: use letters, digits, '_', '-', '.' "
+                         "(starting with a letter or digit, at most 63 characters)")
+    if options.version is not None and not 1 <= options.version <= MAX_VERSION:
+        raise UsageError(f"--version must be between 1 and {MAX_VERSION} (TF Serving's int64), not {options.version}")
+    if options.serving_image is not None and not IMAGE_PATTERN.fullmatch(options.serving_image):
+        raise UsageError(f"--serving-image {options.serving_image!r} is not an image reference "
+                         f"(e.g. {DEFAULT_SERVING_IMAGE})")
+    manifest = read_manifest(options.source)
+    saved_model = options.source / "saved_model" / "saved_model.pb"
+    if not saved_model.is_file() or "signature" not in manifest:
+        raise OutputDirError(f"{options.source} is not a torch2tf convert output (no saved_model/ or signature)")
+    proto = check_saved_model(saved_model)
+    image = options.serving_image or RepositorySettings.load(options.repo).serving_image
+    if release_of(image) == serving_ops()["tensorflow"]:
+        problems = incompatibilities(proto)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise OutputDirError(f"{image} cannot load {saved_model}: {problems[0]}{more}",
+                                 hint="pass --serving-image with a newer TF Serving release")
+    blocking = next((p for p in [options.repo, *options.repo.parents] if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise UsageError(f"--repo {options.repo}: {blocking} is a file, not a directory")
+    try:
+        options.repo.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --repo {options.repo}: {exc.strerror or exc}") from exc
+    return manifest
+
+
+def check_saved_model(path: Path):
+    """A saved_model.pb that parses and has the serving_default signature TF Serving will call."""
+    import_tensorflow()
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    try:
+        proto = saved_model_pb2.SavedModel.FromString(path.read_bytes())
+    except Exception as exc:  # protobuf's DecodeError, or garbage it cannot even frame
+        raise OutputDirError(f"{path} is not a SavedModel: {str(exc).splitlines()[0] if str(exc) else exc}") from exc
+    if not proto.meta_graphs or "serving_default" not in proto.meta_graphs[0].signature_def:
+        raise OutputDirError(f"{path} has no serving_default signature: TF Serving could not call it")
+    return proto
+
+
+def _claim_version(version_dir: Path, model_dir: Path, options: PackageOptions, staging: Path) -> Path:
+    """Rename the staged version into place; the rename is the claim on its number."""
+    version = options.version or next_free_version(model_dir)
+    while True:
+        target = model_dir / str(version)
+        if target.exists() and options.version is not None:
+            if not options.force:
+                raise OutputDirError(f"{target} already exists", hint="pass --force to replace it, or another --version")
+            target.rename(staging / "replaced")
+        try:
+            version_dir.rename(target)
+            return target
+        except OSError:  # another run claimed this number first (rename onto a non-empty directory)
+            if options.version is not None:
+                raise OutputDirError(f"{target} was published by another run at the same time") from None
+            version += 1
 
 
 def next_free_version(model_dir: Path) -> int:
@@ -94,8 +177,10 @@ def models_in(repo: Path) -> dict[str, list[int]]:
             if p.is_dir() and not p.name.startswith(".") and versions_of(p)}
 
 
-def write_repository_files(repo: Path, batching: BatchingOptions | None, monitoring: bool, policy: str) -> None:
-    """models.config, the optional batching/monitoring configs, Dockerfile, compose file, README."""
+def write_repository_files(repo: Path, batching: BatchingOptions | None, monitoring: bool, policy: str,
+                           settings: RepositorySettings | None = None) -> None:
+    """models.config, the optional batching/monitoring configs, Dockerfile, compose file, README, k8s/."""
+    settings = settings or RepositorySettings.load(repo)
     models = models_in(repo)
     write_text_proto(model_server_config(models, CONTAINER_BASE, policy), repo / "models.config")
     # The local server reads the same file with the repository's own path.
@@ -105,39 +190,19 @@ def write_repository_files(repo: Path, batching: BatchingOptions | None, monitor
         write_text_proto(monitoring_config(), repo / "monitoring.config")
     has_batching = (repo / "batching_parameters.txt").exists()
     has_monitoring = (repo / "monitoring.config").exists()
-    (repo / "Dockerfile").write_text(dockerfile(has_batching, has_monitoring))
-    (repo / "docker-compose.yml").write_text(COMPOSE)
-    (repo / ".dockerignore").write_text(".*\n")
-    (repo / "README.md").write_text(readme(models))
+    write_atomically(repo / "Dockerfile", dockerfile(list(models), has_batching, has_monitoring,
+                                                     settings.serving_image))
+    write_atomically(repo / "docker-compose.yml", COMPOSE)
+    write_atomically(repo / ".dockerignore", DOCKERIGNORE)
+    write_atomically(repo / "README.md", readme(models, settings))
+    if settings.kubernetes:
+        for relative, text in manifests(list(models), settings).items():
+            (repo / "k8s" / relative).parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(repo / "k8s" / relative, text)
 
 
-def dockerfile(batching: bool, monitoring: bool) -> str:
-    flags = ["--model_config_file=/models/models.config", "--port=8500", "--rest_api_port=8501",
-             "--enable_model_warmup=true"]
-    if batching:
-        flags += ["--enable_batching=true", "--batching_parameters_file=/models/batching_parameters.txt"]
-    if monitoring:
-        flags += ["--monitoring_config_file=/models/monitoring.config"]
-    cmd = ", ".join(json.dumps(f) for f in ["tensorflow_model_server", *flags])
-    return (f"# Generated by torch2tf: serves every model in this repository with TF Serving.\n"
-            f"FROM {SERVING_IMAGE}\n"
-            f"COPY . /models\n"
-            f"EXPOSE 8500 8501\n"
-            f"ENTRYPOINT [{cmd}]\n")
-
-
-COMPOSE = """# Generated by torch2tf.
-services:
-  serving:
-    build: .
-    ports:
-      - "8500:8500"   # gRPC
-      - "8501:8501"   # REST
-    restart: unless-stopped
-"""
-
-
-def readme(models: dict[str, list[int]]) -> str:
+def readme(models: dict[str, list[int]], settings: RepositorySettings | None = None) -> str:
+    settings = settings or RepositorySettings()
     first = next(iter(models), "MODEL")
     listing = "\n".join(f"- `{name}`: versions {', '.join(map(str, versions))}" for name, versions in models.items())
     return f"""# TF Serving model repository (generated by torch2tf)
@@ -146,8 +211,9 @@ def readme(models: dict[str, list[int]]) -> str:
 
 ## Run it
 
-    docker build -t model-serving . && docker run -p 8501:8501 -p 8500:8500 model-serving
+    docker build -t tf-serving-models . && docker run -p 8501:8501 -p 8500:8500 tf-serving-models
     # or: docker compose up --build
+    # base image: {settings.serving_image} (amd64; on arm64 hosts add --platform linux/amd64)
     # without Docker, for development: torch2tf serve .   (same REST and gRPC API; production uses the image)
 
 ## Call it (REST)
@@ -173,4 +239,23 @@ print({{k: tf.make_ndarray(v) for k, v in response.outputs.items()}})
 ```
 
 Check parity over the wire: `torch2tf smoke http://127.0.0.1:8501 --model {first} --from CONVERT_OUTPUT_DIR`.
+{KUBERNETES_README.format(first=first, tag=settings.serving_tag) if settings.kubernetes else ""}"""
+
+
+KUBERNETES_README = """
+## Kubernetes
+
+    docker build -t REGISTRY/tf-serving-models:TAG . && docker push REGISTRY/tf-serving-models:TAG
+    (cd k8s && kustomize edit set image tf-serving-models=REGISTRY/tf-serving-models:TAG)
+    kubectl apply -k k8s/
+    kubectl port-forward svc/tf-serving 8501:8501 8500:8500 &
+    torch2tf smoke http://127.0.0.1:8501 --model {first} --from CONVERT_OUTPUT_DIR
+
+Pods are ready when `{first}` has an AVAILABLE version (the probe reads its metadata).
+
+## KServe
+
+Copy `{first}/` (its numbered versions) to a bucket KServe can read, set `storageUri` in
+`k8s/kserve/{first}.yaml`, then `kubectl apply -f k8s/kserve/{first}.yaml`. KServe serves it with its
+`kserve-tensorflow-serving` runtime at TF Serving {tag} (REST on 8080, gRPC on 9000).
 """

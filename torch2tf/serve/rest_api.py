@@ -1,13 +1,15 @@
 """TF Serving's REST API over a model registry: ``/v1/models/NAME[/versions/N][:predict|/metadata]``.
 
-Row ("instances") and columnar ("inputs") formats, ``{"error": ...}`` answers with TF Serving's
-status codes; request bodies above the limit are refused.
+A WSGI application (served by waitress, see server.py). Row ("instances") and columnar ("inputs")
+formats, ``{"error": ...}`` answers with TF Serving's status codes; bodies above the limit, bad
+Content-Length values and JSON nested beyond reason are refused without reading on.
 """
 from __future__ import annotations
 
 import json
 import re
-from http.server import BaseHTTPRequestHandler
+import threading
+from http import HTTPStatus
 
 import numpy as np
 from google.protobuf import json_format
@@ -18,75 +20,80 @@ from torch2tf.serve.registry import ModelRegistry, invalid
 ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?P<action>:predict|/metadata)?/?$")
 
 
-def rest_handler(registry: ModelRegistry, limit: int) -> type[BaseHTTPRequestHandler]:
-    """A request handler class bound to ``registry``, refusing bodies over ``limit`` bytes."""
-    return type("BoundRestHandler", (RestHandler,), {"registry": registry, "limit": limit})
+class RestApp:
+    """The WSGI application; counts the requests in flight so a shutdown can drain them."""
 
+    def __init__(self, registry: ModelRegistry, limit: int) -> None:
+        self.registry, self.limit = registry, limit
+        self._in_flight = 0
+        self._lock = threading.Lock()
 
-class RestHandler(BaseHTTPRequestHandler):
-    """One REST request; ``rest_handler`` binds the registry and the body limit."""
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
 
-    registry: ModelRegistry
-    limit: int
-    protocol_version = "HTTP/1.1"
+    def __call__(self, environ, start_response):
+        with self._lock:
+            self._in_flight += 1
+        try:
+            status, body = self._answer(environ)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+        data = json.dumps(body).encode()
+        start_response(f"{status} {HTTPStatus(status).phrase}",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
 
-    def log_message(self, *args) -> None:  # no access log on the terminal
-        pass
-
-    def do_GET(self) -> None:
-        self._answer(lambda match: self._get(match))
-
-    def do_POST(self) -> None:
-        self._answer(lambda match: self._post(match))
-
-    def _answer(self, handle) -> None:
-        match = ROUTE.match(self.path)
+    def _answer(self, environ) -> tuple[int, dict]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        match = ROUTE.match(path)
         try:
             if match is None:
-                raise ServingError(404, "NOT_FOUND", f"Malformed request: {self.command} {self.path}")
-            status, body = 200, handle(match)
+                raise ServingError(404, "NOT_FOUND", f"Malformed request: {method} {path}")
+            if method == "GET":
+                return 200, self._get(match)
+            if method == "POST":
+                return 200, self._post(match, environ)
+            raise ServingError(405, "UNIMPLEMENTED", f"{method} is not supported")
         except ServingError as exc:
-            status, body = exc.http_status, {"error": exc.message}
+            return exc.http_status, {"error": exc.message}
         except Exception as exc:  # a bug in the server: report it like TF Serving's internal error
-            status, body = 500, {"error": f"{type(exc).__name__}: {exc}"}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _version(self, match) -> int | None:
-        return int(match["version"]) if match["version"] else None
+            return 500, {"error": f"{type(exc).__name__}: {exc}"}
 
     def _get(self, match) -> dict:
+        version = int(match["version"]) if match["version"] else None
         if match["action"] == ":predict":
             raise ServingError(405, "UNIMPLEMENTED", "predict needs POST")
         if match["action"] == "/metadata":
-            served = self.registry.get(match["name"], self._version(match))
+            served = self.registry.get(match["name"], version)
             return {"model_spec": {"name": served.name, "signature_name": "", "version": str(served.version)},
                     "metadata": {"signature_def": json_format.MessageToDict(self.registry.signature_def_map(served))}}
-        self.registry.get(match["name"], self._version(match))
-        versions = self.registry.versions[match["name"]]
-        wanted = [self._version(match)] if match["version"] else sorted(versions, reverse=True)
-        return {"model_version_status": [{"version": str(v), "state": "AVAILABLE",
-                                          "status": {"error_code": "OK", "error_message": ""}} for v in wanted]}
+        return {"model_version_status": self.registry.status(match["name"], version)}
 
-    def _post(self, match) -> dict:
+    def _post(self, match, environ) -> dict:
         if match["action"] != ":predict":
-            raise ServingError(405, "UNIMPLEMENTED", f"POST is only for :predict, not {self.path}")
-        length = int(self.headers.get("Content-Length") or 0)
+            raise ServingError(405, "UNIMPLEMENTED", f"POST is only for :predict, not {environ.get('PATH_INFO')}")
+        length = _content_length(environ)
         if length > self.limit:
-            self.close_connection = True
             raise ServingError(413, "RESOURCE_EXHAUSTED",
                                f"Request body of {length} bytes exceeds the limit of {self.limit} bytes")
-        raw = self.rfile.read(length)
-        served = self.registry.get(match["name"], self._version(match))
+        raw = environ["wsgi.input"].read(length)
+        served = self.registry.get(match["name"], int(match["version"]) if match["version"] else None)
         try:
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise invalid(f"JSON Parse error: {exc}") from exc
+        except RecursionError:
+            raise invalid("JSON Parse error: nested too deeply") from None
         return predict_json(served, body)
+
+
+def _content_length(environ) -> int:
+    text = environ.get("CONTENT_LENGTH") or "0"
+    if not text.isdigit():
+        raise ServingError(400, "INVALID_ARGUMENT", f"Content-Length {text!r} is not a byte count")
+    return int(text)
 
 
 def predict_json(served, body) -> dict:

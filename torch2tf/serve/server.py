@@ -4,21 +4,29 @@ For machines without Docker (demos, tests). Production runs the TF Serving image
 ``torch2tf package`` writes. REST: ``/v1/models/NAME[/versions/N][:predict|/metadata]`` with the
 row ("instances") and columnar ("inputs") formats and ``{"error": ...}`` answers; gRPC:
 PredictionService (Predict, GetModelMetadata) and ModelService (GetModelStatus) from the official
-protos. Requests are served concurrently; oversized bodies are refused.
+protos. Requests are served concurrently; oversized bodies are refused; a shutdown drains.
 """
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
+
+from waitress import wasyncore
+from waitress.server import create_server
 
 from torch2tf.serve.grpc_api import start_grpc_server
 from torch2tf.serve.registry import ModelRegistry
-from torch2tf.serve.rest_api import rest_handler
+from torch2tf.serve.rest_api import RestApp
 
 DEFAULT_HOST = "127.0.0.1"
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
+BACKLOG = 1024  # pending connections the kernel queues (http.server's default was 5)
+CONNECTION_LIMIT = 1000  # open connections; beyond it new ones wait in the backlog
+IDLE_TIMEOUT_S = 30  # a client that sends nothing for this long is disconnected
+BODY_SLACK = 1 << 20  # waitress cuts bodies this far past the limit; below, the app answers TF Serving's 413
+DRAIN_S = 30.0  # how long a shutdown waits for requests in flight
 
 
 @dataclass
@@ -29,41 +37,65 @@ class ServerOptions:
     grpc_port: int = 8500
     max_request_bytes: int = MAX_REQUEST_BYTES
     workers: int = 8
+    idle_timeout_s: int = IDLE_TIMEOUT_S
 
 
 class LocalServer:
-    """Both front ends over one registry; ``start()`` returns at once, ``stop()`` shuts down cleanly."""
+    """Both front ends over one registry; ``start()`` returns at once, ``stop()`` drains and shuts down.
+
+    REST runs on waitress (a production WSGI server: request bodies bounded, idle clients timed out,
+    a real listen backlog, a fixed thread pool); gRPC on grpcio's server with the same byte limit.
+    """
 
     def __init__(self, options: ServerOptions) -> None:
         self.options = options
         self.registry = ModelRegistry(options.repo)
-        self._http: ThreadingHTTPServer | None = None
+        self._app = RestApp(self.registry, options.max_request_bytes)
+        self._rest = None
+        self._rest_thread: threading.Thread | None = None
         self._grpc = None
         self.grpc_port = 0
 
     def start(self) -> LocalServer:
         options = self.options
-        self._http = ThreadingHTTPServer((options.host, options.rest_port),
-                                         rest_handler(self.registry, options.max_request_bytes))
-        self._http.daemon_threads = True
-        threading.Thread(target=self._http.serve_forever, name="rest", daemon=True).start()
+        self._rest = create_server(self._app, host=options.host, port=options.rest_port, threads=options.workers,
+                                   backlog=BACKLOG, connection_limit=CONNECTION_LIMIT,
+                                   channel_timeout=options.idle_timeout_s,
+                                   cleanup_interval=max(1, options.idle_timeout_s // 2),
+                                   max_request_body_size=options.max_request_bytes + BODY_SLACK, ident="torch2tf")
+        self._rest_thread = threading.Thread(target=self._rest.run, name="rest", daemon=True)
+        self._rest_thread.start()
         self._grpc, self.grpc_port = start_grpc_server(self.registry, options.host, options.grpc_port,
                                                        options.workers, options.max_request_bytes)
         return self
 
     @property
     def rest_port(self) -> int:
-        return self._http.server_address[1]
+        return self._rest.effective_port
 
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-        if self._grpc is not None:
-            self._grpc.stop(grace=2).wait()
+    def stop(self, grace_s: float = DRAIN_S) -> None:
+        """Stop accepting, let the requests in flight finish (up to ``grace_s``), then close."""
+        grpc_done = self._grpc.stop(grace=grace_s) if self._grpc is not None else None
+        if self._rest is not None:
+            self._rest.trigger.pull_trigger(self._stop_accepting)
+            deadline = time.monotonic() + grace_s
+            while time.monotonic() < deadline and (self._app.in_flight or self._rest.task_dispatcher.queue):
+                time.sleep(0.05)
+            time.sleep(0.1)  # let the loop thread write the last answers out
+            self._rest.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+            self._rest.trigger.pull_trigger(lambda: wasyncore.close_all(self._rest._map))
+            self._rest_thread.join(timeout=5)
+        if grpc_done is not None:
+            grpc_done.wait()
+
+    def _stop_accepting(self) -> None:
+        """In the loop thread: close the listening socket; open connections finish their requests."""
+        self._rest.accepting = False
+        self._rest.del_channel()
+        self._rest.socket.close()
 
     def __enter__(self) -> LocalServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
-        self.stop()
+        self.stop(grace_s=2)

@@ -6,6 +6,7 @@ onnxruntime fp32. Numbers for people: nothing here asserts a timing.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from torch2tf.validate.report import read_report, update_report
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
 
 WARMUP = 3
+MAX_BATCH = 4096  # the exporters' dynamic batch range
+MAX_INPUT_BYTES = 1 << 30  # every runtime holds its own copy of the inputs and activations
 
 
 @dataclass
@@ -41,6 +44,11 @@ def run_bench(options: BenchOptions, on_row: Callable[[dict], None] | None = Non
     specs = manifest_specs(manifest)
     if any(b != 1 for b in options.batches) and not any(s.dynamic_batch for s in specs):
         raise UsageError("this model has a fixed batch: --batch 1 only")
+    row_bytes = sum(math.prod(s.concrete_shape(1)) * np.dtype(s.dtype).itemsize for s in specs)
+    largest = max(options.batches) * row_bytes
+    if max(options.batches) > MAX_BATCH or largest > MAX_INPUT_BYTES:
+        raise UsageError(f"--batch {max(options.batches)} is too large: at most {MAX_BATCH} rows and "
+                         f"{MAX_INPUT_BYTES >> 20} MiB of inputs ({row_bytes:,} bytes a row here)")
     runners, notes = _runners(directory, manifest, SignaturePlan.from_json(manifest["signature"]), options.threads)
     vocab = manifest_vocab(directory, manifest)
     rows = []

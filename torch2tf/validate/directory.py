@@ -59,6 +59,7 @@ def validate_directory(options: ValidateOptions) -> DirectoryValidation:
         raise OutputDirError(f"{directory}/manifest.json has no I/O bindings: not a complete convert output")
     try:
         tolerances = Tolerances.from_overrides(options.tolerances)
+        tolerances.check_outputs([o["name"] for o in manifest.get("outputs", [])])
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     specs = manifest_specs(manifest)

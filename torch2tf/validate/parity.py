@@ -53,6 +53,7 @@ def compare_target(target: str, run: TargetRun, expected: Outputs, preset: str,
             if previous is None or _worse(result, previous):
                 worst[result.name] = result
     outputs = [w.to_json() for w in worst.values()]
+    run.errors += non_finite_references(expected, reference_name)
     passed = not run.errors and bool(outputs) and all(o["passed"] for o in outputs)
     entry = {"target": target, "reference": reference_name, "preset": preset, "passed": passed,
              "samples": list(expected), "outputs": outputs}
@@ -66,6 +67,14 @@ def check_target(target: str, runner: Runner, samples: list[Sample], expected: O
     """Run ``runner`` on every sample and compare with onnxruntime's ``expected`` outputs."""
     return compare_target(target, run_target(runner, samples), {s.name: expected[s.name] for s in samples},
                           preset, tolerances=tolerances)
+
+
+def non_finite_references(expected: Outputs, reference_name: str) -> list[str]:
+    """One line per sample whose reference output has NaN/Inf: a failure of its own, never a match."""
+    who = "the PyTorch model itself" if reference_name == "torch" else f"the reference ({reference_name})"
+    return [f"{who} produces NaN/Inf in {output!r} on sample {sample}"
+            for sample, outputs in expected.items() for output, value in outputs.items()
+            if np.asarray(value).dtype.kind == "f" and not np.isfinite(value).all()]
 
 
 def failed_target(target: str, preset: str, samples: list[Sample], error: str) -> dict:

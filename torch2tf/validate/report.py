@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 from torch2tf.artifacts import refresh_manifest_entries
 from torch2tf.errors import UsageError
 from torch2tf.validate.markdown import render_markdown
+from torch2tf.workspace import owned_dir
 
 SCHEMA_VERSION = 1
 VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "tensorflow", "onnx2tf", "torch2tf")
@@ -88,14 +87,11 @@ def read_report(path: Path) -> dict[str, Any]:
 
 def write_report(directory: Path, report: dict[str, Any]) -> None:
     """Replace report.json and report.md in ``directory`` together (staged, then renamed)."""
-    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=directory))
-    try:
+    with owned_dir(directory, ".report-") as staging:
         (staging / "report.json").write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
         (staging / "report.md").write_text(render_markdown(report))
         for name in REPORT_FILES:
             os.replace(staging / name, directory / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def update_report(directory: Path, report: dict[str, Any], manifest: dict | None = None) -> None:
