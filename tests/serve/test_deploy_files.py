@@ -138,3 +138,11 @@ def test_serving_image_is_remembered(converted, tmp_path, cli_runner):
     result = cli_runner.invoke(main, ["package", str(converted), "--name", "m", "--repo", str(repo),
                                       "--serving-image", "bad image\n"])
     assert result.exit_code == 2 and "not an image reference" in result.output
+
+
+@pytest.mark.slow
+def test_compose_file_matches_the_compose_spec(k8s_repo):
+    check = shutil.which("check-jsonschema") or str(Path(HADOLINT).parent / "check-jsonschema")
+    result = subprocess.run([check, "--builtin-schema", "vendor.compose-spec", str(k8s_repo / "docker-compose.yml")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

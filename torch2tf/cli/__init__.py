@@ -10,6 +10,7 @@ from torch2tf import __version__
 from torch2tf.cli.convert import check, convert
 from torch2tf.cli.many import convert_many
 from torch2tf.cli.output import sigterm_as_interrupt
+from torch2tf.cli.report import report
 from torch2tf.cli.serve import package, serve, smoke
 from torch2tf.cli.validate import bench, validate
 from torch2tf.workspace import contained_caches
@@ -32,5 +33,5 @@ def main(ctx: click.Context) -> None:
     ctx.with_resource(sigterm_as_interrupt())
 
 
-for command in (convert, convert_many, check, validate, package, serve, smoke, bench):
+for command in (convert, convert_many, check, validate, package, serve, smoke, bench, report):
     main.add_command(command)

@@ -16,13 +16,12 @@ from torch2tf.errors import OutputDirError, UsageError
 from torch2tf.inputs import Sample, check_arrays_match, load_npz, validation_samples
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
 from torch2tf.validate.compare import Tolerances
+from torch2tf.validate.diff import find_regressions
 from torch2tf.validate.parity import check_target, run_samples
 from torch2tf.validate.report import Report, read_report
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner
 
 DEFAULT_REGRESSION_FACTOR = 2.0
-# Errors below this are noise: a regression needs to exceed factor × max(baseline, floor).
-REGRESSION_FLOOR = 1e-6
 
 
 @dataclass
@@ -94,23 +93,6 @@ def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: 
             entry["gating"] = False
         parity.append(entry)
     return parity
-
-
-def find_regressions(parity: list[dict], baseline: list[dict], factor: float) -> list[dict]:
-    """Outputs whose max or mean abs error grew by more than ``factor`` against the baseline."""
-    before = {(p["target"], o["name"]): o for p in baseline for o in p["outputs"]}
-    regressions = []
-    for entry in parity:
-        for out in entry["outputs"]:
-            old = before.get((entry["target"], out["name"]))
-            if old is None:
-                continue
-            for figure in ("max_abs", "mean_abs"):
-                limit = factor * max(old[figure], REGRESSION_FLOOR)
-                if out[figure] > limit:
-                    regressions.append({"target": entry["target"], "output": out["name"], "figure": figure,
-                                        "baseline": old[figure], "value": out[figure], "factor": factor})
-    return regressions
 
 
 def _changed_artifacts(directory: Path, manifest: dict[str, Any]) -> list[str]:

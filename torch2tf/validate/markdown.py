@@ -143,3 +143,46 @@ def _operators(report: dict[str, Any]) -> list[str]:
                      f"{summary['transpose_count']} TRANSPOSE — "
                      + ", ".join(f"{k}×{v}" for k, v in summary["ops"].items()))
     return lines
+
+
+DIFF_MARKER = "<!-- torch2tf-report-diff -->"  # lets a CI step find and update its own PR comment
+
+
+def render_diff(diff: dict[str, Any]) -> str:
+    """A report diff (``ReportDiff.to_json()``) as Markdown: the verdict first, then what changed."""
+    now = "passes" if diff["passed"]["new"] else "FAILS"
+    then = "passing" if diff["passed"]["old"] else "failing"
+    verdict = f"{'✗ regressed' if diff['regressed'] else '✓ no regression'} · parity {now} now (was {then})"
+    lines = [DIFF_MARKER, "## torch2tf: what this change did to the converted model", "", f"**{verdict}**", ""]
+    lines += [f"- ✗ {text}" for text in diff["regressions"]] + [f"- ✓ {text}" for text in diff["improvements"]]
+    lines += ["", "| target | output | max abs then → now | mean abs then → now | cosine now | change |",
+              "|---|---|---|---|---|---|"]
+    for row in diff["outputs"]:
+        mark = "✗ " if row["change"].startswith(("worse", "now failing", "removed")) else (
+            "✓ " if row["change"].startswith(("better", "now passing")) else "")
+        lines.append(f"| {row['target']} | {row['output']} | {_pair(row['max_abs'])} | {_pair(row['mean_abs'])} | "
+                     f"{_maybe(row['cosine'][1], '.6f')} | {mark}{row['change']} |")
+    changed = [s for s in diff["sizes"] if s["ratio"] is None or abs(s["ratio"] - 1) > 0.01]
+    if changed:
+        lines += ["", "| artifact | bytes then → now | ratio |", "|---|---|---|"]
+        lines += [f"| {s['artifact']} | {s['bytes'][0]} → {s['bytes'][1]} | {_maybe(s['ratio'], '.2f')}× |"
+                  for s in changed]
+    if diff["latency"]:
+        lines += ["", "| runtime | batch | median ms then → now | ratio |", "|---|---|---|---|"]
+        lines += [f"| {r['runtime']} | {r['batch']} | {r['median_ms'][0]:.2f} → {r['median_ms'][1]:.2f} | "
+                  f"{r['ratio']:.2f}× |" for r in diff["latency"]]
+    ops = diff["operators"]
+    if ops.get("added") or ops.get("removed"):
+        added, removed = ", ".join(ops["added"]) or "none", ", ".join(ops["removed"]) or "none"
+        lines += ["", f"Operators added: {added}; removed: {removed}."]
+    if diff["strategy"]:
+        lines += ["", f"Conversion strategy: {diff['strategy']['old']} → {diff['strategy']['new']}."]
+    return "\n".join(lines) + "\n"
+
+
+def _pair(values: list) -> str:
+    return f"{_maybe(values[0], '.2e')} → {_maybe(values[1], '.2e')}"
+
+
+def _maybe(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
