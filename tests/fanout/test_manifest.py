@@ -104,7 +104,7 @@ def test_verdicts_follow_exit_code_and_error_type(tmp_path):
     usage = verdict(tmp_path, 2, {"error": {"type": "InputSpecError", "message": "bad --input"}})
     assert usage.verdict == "failed" and "exit 2" in usage.reason
     killed = verdict(tmp_path, -9, {})
-    assert killed.verdict == "failed" and "SIGKILL" in killed.reason
+    assert killed.verdict == "failed" and killed.reason == "killed (SIGKILL)"
 
 
 def test_existing_outputs_are_kept_without_force(tmp_path):

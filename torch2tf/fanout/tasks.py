@@ -123,7 +123,8 @@ def judge(task: ConvertTask, code: int, stdout: str, started: float) -> ModelRes
     message = (error.get("message") or _last_line(task.log) or EXIT_MEANINGS.get(code, "crashed")).splitlines()[0]
     verdict = "limitation" if code == 1 and error.get("type") in LIMITATION_ERRORS else "failed"
     stage = f"{error['stage']}: " if error.get("stage") else ""
-    exit_note = "" if code == 1 else f" (exit {code}: {EXIT_MEANINGS.get(code, 'unexpected')})"
+    meaning = EXIT_MEANINGS.get(code, "unexpected")
+    exit_note = "" if code == 1 or message == meaning else f" (exit {code}: {meaning})"
     return _result(task, verdict, f"{stage}{message}{exit_note}"[:300], started, code, written)
 
 
