@@ -47,6 +47,36 @@ def test_sigterm_during_conversion_leaves_nothing(sandbox, models, tmp_path):
     assert sorted(p.name for p in tmp.iterdir()) == [] and sorted(p.name for p in home.iterdir()) == []
 
 
+SWALLOWS = TINY_MODELS + '''
+
+def swallowing():
+    """A build() that swallows KeyboardInterrupt, as some libraries do around optional imports."""
+    import sys
+    import time
+
+    print("building", file=sys.stderr, flush=True)
+    try:
+        time.sleep(60)
+    except BaseException:
+        pass
+    return TinyCNN()
+'''
+
+
+def test_a_sigterm_that_user_code_swallows_still_stops_the_run(sandbox, tmp_path):
+    models = tmp_path / "swallowing.py"
+    models.write_text(SWALLOWS)
+    out = tmp_path / "out"
+    proc, tmp, home = sandbox.start("convert", f"{models}:swallowing", "-i", "image:Nx3x8x8", "-o", str(out))
+    _wait_for(proc, "building")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err  # stopped at the next stage boundary, not converted to the end
+    assert "terminated (SIGTERM)" in err and "[export] ..." not in err
+    assert not out.exists() and not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    assert sorted(p.name for p in tmp.iterdir()) == [] and sorted(p.name for p in home.iterdir()) == []
+
+
 def test_what_sigkill_leaves_the_next_run_sweeps(sandbox, models, tmp_path):
     out = tmp_path / "out"
     env, tmp, _ = sandbox.env()

@@ -16,15 +16,12 @@ import click
 
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.options import StageEvent
+from torch2tf.stop import Terminated, request_stop
 from torch2tf.validate.junit import write_junit
 from torch2tf.validate.markdown import render_markdown
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARITY = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (CI cancel, timeout, docker stop, Kubernetes), raised where the program is, as Ctrl-C is."""
 
 
 @contextlib.contextmanager
@@ -35,6 +32,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def terminate(signum, frame):
+        request_stop()  # kept even if some library swallows the exception below
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, terminate)

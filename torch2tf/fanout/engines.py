@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from torch2tf.errors import UsageError
 from torch2tf.fanout.tasks import ConvertTask, ModelResult, run_task, stop_all
+from torch2tf.stop import raise_if_stopped
 
 AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
 LOCAL = "local"  # --ray with no address: start a Ray instance on this machine for this run
@@ -35,6 +36,7 @@ def _in_flight(tasks: list[ConvertTask], jobs: int, running: dict, submit: Calla
     pending = list(tasks)
     while pending or running:
         while pending and len(running) < jobs:
+            raise_if_stopped()  # no new conversion after a stop request, even a swallowed one
             task = pending.pop(0)
             if on_start:
                 on_start(task)

@@ -25,6 +25,7 @@ from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, loca
 from torch2tf.pipeline.options import ConvertOptions, EventSink, StageLog
 from torch2tf.pipeline.outputs import manifest_info, tflite_truth, write_artifacts
 from torch2tf.pipeline.quantize import Quantized, quantize_stage
+from torch2tf.stop import raise_if_stopped
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.parity import fp32_failed
 from torch2tf.validate.report import Report, write_report
@@ -53,6 +54,7 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     try:
         with _work_dir(options.work_dir) as work:
             _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work)
+        raise_if_stopped()  # never commit after a stop request, even one some library swallowed
         output = staging.commit()
     except BaseException:
         staging.discard()

@@ -9,6 +9,7 @@ from typing import Callable, TypeVar
 from torch2tf.convert.quantize import QuantizeOptions
 from torch2tf.errors import Torch2TFError
 from torch2tf.specs import TensorSpec
+from torch2tf.stop import raise_if_stopped
 from torch2tf.validate.report import Report
 
 DEFAULT_OPSET = 18
@@ -54,6 +55,7 @@ class StageLog:
         self.on_event = on_event or (lambda event: None)
 
     def run(self, name: str, fn: Callable[[], T], describe: Callable[[T], str] = str) -> T:
+        raise_if_stopped()
         self.on_event(StageEvent(name, "start"))
         start = time.perf_counter()
         try:
@@ -62,6 +64,7 @@ class StageLog:
             exc.stage = exc.stage or name
             self._add(name, "failed", time.perf_counter() - start, exc.message)
             raise
+        raise_if_stopped()  # a SIGTERM that a library swallowed during the stage still stops the run
         self._add(name, "ok", time.perf_counter() - start, describe(result))
         return result
 

@@ -37,6 +37,7 @@ from torch2tf.serve.image import (
 )
 from torch2tf.serve.kubernetes import manifests
 from torch2tf.serve.warmup import WARMUP_FILE, write_warmup_requests
+from torch2tf.stop import raise_if_stopped
 from torch2tf.workspace import owned_dir
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # fullmatch: no "$" that lets "abc\n" through
@@ -81,6 +82,7 @@ def package(options: PackageOptions) -> Path:
         if not model_dir.is_dir():
             model_dir.mkdir(exist_ok=True)  # a concurrent run may create it first
             model_dir.chmod(0o755)
+        raise_if_stopped()  # never publish after a stop request
         target = _claim_version(version_dir, model_dir, options, staging)
     with FileLock(str(options.repo / REPO_LOCK)):  # concurrent publishers regenerate the configs one at a time
         settings = RepositorySettings.load(options.repo)
