@@ -20,6 +20,10 @@ def request_stop() -> None:
     _requested.set()
 
 
+def stop_requested() -> bool:
+    return _requested.is_set()
+
+
 def raise_if_stopped() -> None:
     if _requested.is_set():
         raise Terminated()

@@ -16,7 +16,7 @@ import click
 
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.options import StageEvent
-from torch2tf.stop import Terminated, request_stop
+from torch2tf.stop import Terminated, raise_if_stopped, request_stop, stop_requested
 from torch2tf.validate.junit import write_junit
 from torch2tf.validate.markdown import render_markdown
 
@@ -49,14 +49,22 @@ def interruptible(command):
         try:
             return command(*args, **kwargs)
         except KeyboardInterrupt as exc:
-            how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-            click.echo(f"{how}: stopped, nothing half-written was left", err=True)
-            sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+            terminated = isinstance(exc, Terminated)
+        except Exception:
+            # A library turned our SIGTERM into an error of its own (onnxruntime's import raises
+            # ImportError("initialization failed") from it): still a termination, not a crash.
+            if not stop_requested():
+                raise
+            terminated = True
+        how = "terminated (SIGTERM)" if terminated else "interrupted"
+        click.echo(f"{how}: stopped, nothing half-written was left", err=True)
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     return wrapper
 
 
 def fail(exc: Torch2TFError, as_json: bool = False) -> NoReturn:
     """One error line on stderr (and, with --json, the error as JSON on stdout); the error's exit code."""
+    raise_if_stopped()  # an error that a SIGTERM caused is reported as the termination it is
     click.echo(f"error: {exc}", err=True)
     if as_json:
         click.echo(json.dumps({"passed": False, "error": exc.to_json()}, indent=2))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from torch2tf.cli.options import COMMAND_SETTINGS
-from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, check_writable, fail
+from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, check_writable, fail, interruptible
 from torch2tf.errors import Torch2TFError
 from torch2tf.validate.diff import DiffOptions, diff_reports
 from torch2tf.validate.markdown import render_diff
@@ -32,6 +32,7 @@ def report():
               help="Append the Markdown here (e.g. $GITHUB_STEP_SUMMARY) instead of printing it.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the comparison as JSON to this file.")
+@interruptible
 def diff(old, new, regression_factor, size_factor, latency_factor, markdown, json_path):
     """Compare two reports: OLD (e.g. the default branch's) and NEW (this change's).
 
