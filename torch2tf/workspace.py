@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,21 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 LOCK_SUFFIX = ".lock"
+# A model name that is safe as one directory name (fullmatch: no "$" that lets "abc\n" through).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def is_safe_name(name: object) -> bool:
+    return isinstance(name, str) and bool(NAME_PATTERN.fullmatch(name)) and ".." not in name
+
+
+def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
+    """Replace ``path`` in one rename: a reader (TF Serving polling its config, CI) never sees half a file."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text)
+    if mode is not None:
+        partial.chmod(mode)
+    os.replace(partial, path)
 
 
 class OwnedDir:

@@ -100,5 +100,9 @@ def write_ci_files(report: dict, junit: Path | None, markdown: Path | None) -> N
     if junit:
         write_junit(report, junit)
     if markdown:
-        with open(markdown, "a") as fh:  # append: $GITHUB_STEP_SUMMARY collects several steps
-            fh.write(render_markdown(report))
+        append_markdown(markdown, render_markdown(report))
+
+
+def append_markdown(path: Path, text: str) -> None:
+    with open(path, "a") as fh:  # append: $GITHUB_STEP_SUMMARY collects several steps
+        fh.write(text)

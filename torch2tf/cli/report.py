@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from torch2tf.cli.options import COMMAND_SETTINGS
-from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, check_writable, fail, interruptible
+from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, append_markdown, check_writable, fail, interruptible
 from torch2tf.errors import Torch2TFError
 from torch2tf.validate.diff import DiffOptions, diff_reports
 from torch2tf.validate.markdown import render_diff
@@ -54,8 +54,7 @@ def diff(old, new, regression_factor, size_factor, latency_factor, markdown, jso
         fail(exc)
     text = render_diff(result)
     if markdown:
-        with open(markdown, "a") as fh:
-            fh.write(text)
+        append_markdown(markdown, text)
     else:
         click.echo(text)
     if json_path:

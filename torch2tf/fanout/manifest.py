@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from torch2tf.errors import UsageError
+from torch2tf.workspace import is_safe_name
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 RESERVED = {"output", "force", "json", "quiet", "junit", "markdown", "work_dir"}  # convert-many sets these itself
 ALIASES = {"inputs": "input", "tolerances": "tolerance"}
 
@@ -99,7 +99,7 @@ def _entry(raw: Any, index: int, defaults: dict[str, Any], table: dict[str, Opti
     if not isinstance(raw, dict) or not isinstance(raw.get("model"), str) or not raw["model"].strip():
         raise UsageError(f"{where}: needs a 'model' (e.g. model = \"examples/resnet.py:build\")")
     name = raw.get("name") or default_name(raw["model"])
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:
+    if not is_safe_name(name):
         raise UsageError(f"{where}: name {name!r} is not allowed: letters, digits, '_', '-', '.' (at most 63)")
     own = _options({k: v for k, v in raw.items() if k not in ("name", "model")}, table, f"{where} ({name})")
     return ModelEntry(name=name, model=raw["model"], options={**defaults, **own})

@@ -6,7 +6,6 @@ interrupted: then the models that never finished are listed as ``not run``.
 from __future__ import annotations
 
 import json
-import os
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from torch2tf.fanout.tasks import ModelResult
+from torch2tf.workspace import write_atomically
 
 MARKS = {"passed": "✓", "limitation": "◐", "failed": "✗", "not run": "·"}
 
@@ -59,9 +59,9 @@ def write_summary(outdir: Path, results: list[ModelResult], not_run: list[tuple[
     counts["not run"] = len(not_run)
     document = {"schema_version": 1, "passed": counts["passed"] == len(results) + len(not_run), "counts": counts,
                 **meta, "models": [r.to_json() for r in results] + [_not_run(name, model) for name, model in not_run]}
-    _write(outdir / "summary.json", json.dumps(document, indent=2) + "\n")
-    _write(outdir / "summary.md", render_markdown(document))
-    _write(outdir / "junit.xml", render_junit(document))
+    write_atomically(outdir / "summary.json", json.dumps(document, indent=2) + "\n")
+    write_atomically(outdir / "summary.md", render_markdown(document))
+    write_atomically(outdir / "junit.xml", render_junit(document))
     return document
 
 
@@ -97,9 +97,3 @@ def render_junit(document: dict[str, Any]) -> str:
                                     message=model.get("reason", ""))
             failure.text = f"{model['model']}: {model.get('reason', '')}"
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def _write(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)

@@ -8,11 +8,11 @@ format only depends on the names.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from torch2tf.native_logs import import_tensorflow
+from torch2tf.workspace import write_atomically
 
 MONITORING_PATH = "/monitoring/prometheus/metrics"
 
@@ -48,15 +48,12 @@ def model_server_config(models: dict[str, list[int]], base_dir: str, policy: str
 def write_text_proto(message, path: Path) -> None:
     from google.protobuf import text_format
 
-    write_atomically(path, text_format.MessageToString(message))
+    write_config(path, text_format.MessageToString(message))
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` in one rename: TF Serving polls its config and must never read half a file."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text)
-    partial.chmod(0o644)  # read by TF Serving as a non-root user in the image
-    os.replace(partial, path)
+def write_config(path: Path, text: str) -> None:
+    """Replace a repository file atomically (TF Serving polls it), readable by the image's non-root user."""
+    write_atomically(path, text, mode=0o644)
 
 
 def parse_model_server_config(path: Path):

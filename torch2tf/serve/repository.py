@@ -23,7 +23,7 @@ from torch2tf.serve.configs import (
     batching_parameters,
     model_server_config,
     monitoring_config,
-    write_atomically,
+    write_config,
     write_text_proto,
 )
 from torch2tf.serve.image import (
@@ -38,9 +38,8 @@ from torch2tf.serve.image import (
 from torch2tf.serve.kubernetes import manifests
 from torch2tf.serve.warmup import WARMUP_FILE, write_warmup_requests
 from torch2tf.stop import raise_if_stopped
-from torch2tf.workspace import owned_dir
+from torch2tf.workspace import is_safe_name, owned_dir
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # fullmatch: no "$" that lets "abc\n" through
 IMAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?")
 MAX_VERSION = 2 ** 63 - 1  # TF Serving versions are int64
 STAGING_PREFIX = ".torch2tf-package-"
@@ -88,7 +87,7 @@ def package(options: PackageOptions) -> Path:
         settings = RepositorySettings.load(options.repo)
         settings.serving_image = options.serving_image or settings.serving_image
         settings.kubernetes = settings.kubernetes or options.kubernetes
-        write_atomically(options.repo / SETTINGS_FILE, settings.to_json())
+        write_config(options.repo / SETTINGS_FILE, settings.to_json())
         write_repository_files(options.repo, options.batching, options.monitoring, options.policy, settings)
     return target
 
@@ -101,7 +100,7 @@ def _readable_by_all(directory: Path) -> None:
 
 
 def _check_package_options(options: PackageOptions) -> dict:
-    if not NAME_PATTERN.fullmatch(options.name) or ".." in options.name:
+    if not is_safe_name(options.name):
         raise UsageError(f"model name {options.name!r} is not allowed: use letters, digits, '_', '-', '.' "
                          "(starting with a letter or digit, at most 63 characters)")
     if options.version is not None and not 1 <= options.version <= MAX_VERSION:
@@ -192,15 +191,15 @@ def write_repository_files(repo: Path, batching: BatchingOptions | None, monitor
         write_text_proto(monitoring_config(), repo / "monitoring.config")
     has_batching = (repo / "batching_parameters.txt").exists()
     has_monitoring = (repo / "monitoring.config").exists()
-    write_atomically(repo / "Dockerfile", dockerfile(list(models), has_batching, has_monitoring,
+    write_config(repo / "Dockerfile", dockerfile(list(models), has_batching, has_monitoring,
                                                      settings.serving_image))
-    write_atomically(repo / "docker-compose.yml", COMPOSE)
-    write_atomically(repo / ".dockerignore", DOCKERIGNORE)
-    write_atomically(repo / "README.md", readme(models, settings))
+    write_config(repo / "docker-compose.yml", COMPOSE)
+    write_config(repo / ".dockerignore", DOCKERIGNORE)
+    write_config(repo / "README.md", readme(models, settings))
     if settings.kubernetes:
         for relative, text in manifests(list(models), settings).items():
             (repo / "k8s" / relative).parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(repo / "k8s" / relative, text)
+            write_config(repo / "k8s" / relative, text)
 
 
 def readme(models: dict[str, list[int]], settings: RepositorySettings | None = None) -> str:

@@ -7,11 +7,11 @@ past ``size_factor`` or a latency past ``latency_factor``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from torch2tf.artifacts import read_manifest
 from torch2tf.errors import UsageError
 from torch2tf.validate.report import read_report
 
@@ -66,14 +66,13 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     """A report (a report.json, or a convert output holding one) and its artifact sizes from manifest.json."""
     report_path = path / "report.json" if path.is_dir() else path
     report = read_report(report_path)
-    sizes = {}
-    manifest = report_path.parent / "manifest.json"
-    if manifest.is_file():
-        try:
-            sizes = {a["path"]: a["size"] for a in json.loads(manifest.read_text()).get("artifacts", [])
-                     if "size" in a and not a["path"].startswith("report.")}
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{manifest} is not a torch2tf manifest: {exc}") from exc
+    if not (report_path.parent / "manifest.json").is_file():
+        return report, {}
+    try:
+        sizes = {a["path"]: a["size"] for a in read_manifest(report_path.parent).get("artifacts", [])
+                 if "size" in a and not a["path"].startswith("report.")}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{report_path.parent / 'manifest.json'} is not a torch2tf manifest: {exc}") from exc
     return report, sizes
 
 
