@@ -88,3 +88,18 @@ def test_sigterm_stops_every_conversion_and_writes_the_summary(workspace):
     assert not [p for p in out.iterdir() if p.is_dir() and p.name not in ("logs",)]
     assert not [line for line in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
                 .splitlines() if str(out) in line]  # no conversion outlived the run
+
+
+def test_a_model_past_its_timeout_is_stopped_and_failed(workspace):
+    (workspace / "project" / "slow.py").write_text(TINY_MODELS + "\n\ndef slow():\n    import time\n"
+                                                  "    time.sleep(120)\n    return build()\n")
+    (workspace / "project" / "slow.toml").write_text('[[models]]\nname = "slow"\nmodel = "slow.py:slow"\n'
+                                                    'input = ["image:Nx3x8x8"]\n')
+    sandbox = Sandbox(workspace)
+    out = workspace / "zoo"
+    started = time.monotonic()
+    run = sandbox.run("convert-many", "slow.toml", "-o", str(out), "--timeout", "5", cwd=workspace / "project")
+    assert run.code == 1 and time.monotonic() - started < 60, run.stderr
+    found, summary = verdicts(out)
+    assert found == {"slow": "failed"} and summary["models"][0]["reason"].startswith("timed out after 5 s")
+    assert not (out / "slow").exists() and run.leftovers() == [] and "Traceback" not in run.stderr
