@@ -195,7 +195,7 @@ def test_sigterm_drains_requests_in_flight(repo, tmp_path):
         body = json.dumps({"instances": np.zeros((2000, 3, 8, 8), np.float32).tolist()}).encode()  # slow to parse
         with ThreadPoolExecutor(10) as pool:
             answers = [pool.submit(post, port, "/v1/models/tiny:predict", body, 120) for _ in range(10)]
-            time.sleep(0.3)
+            _wait_for_connections(proc.pid, port, 10)  # accepted, bodies still arriving or being answered
             proc.send_signal(signal.SIGTERM)
             statuses = [a.result()[0] for a in answers]
         assert statuses == [200] * 10
@@ -203,6 +203,18 @@ def test_sigterm_drains_requests_in_flight(repo, tmp_path):
         assert "stopped" in proc.stderr.read()
     finally:
         proc.kill()
+
+
+def _wait_for_connections(pid: int, port: int, count: int) -> None:
+    """Until the server process holds ``count`` accepted connections on ``port``: they are in flight."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        held = [c for c in psutil.Process(pid).net_connections(kind="tcp")
+                if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED]
+        if len(held) >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the server never held {count} connections")
 
 
 def _rest_port(proc: subprocess.Popen) -> int:

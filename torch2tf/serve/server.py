@@ -79,14 +79,24 @@ class LocalServer:
         if self._rest is not None:
             self._rest.trigger.pull_trigger(self._stop_accepting)
             deadline = time.monotonic() + grace_s
-            while time.monotonic() < deadline and (self._app.in_flight or self._rest.task_dispatcher.queue):
+            while time.monotonic() < deadline and self._rest_busy():
                 time.sleep(0.05)
-            time.sleep(0.1)  # let the loop thread write the last answers out
             self._rest.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
             self._rest.trigger.pull_trigger(lambda: wasyncore.close_all(self._rest._map))
             self._rest_thread.join(timeout=5)
         if grpc_done is not None:
             grpc_done.wait()
+
+    def _rest_busy(self) -> bool:
+        """A request is in flight from its first byte to the last byte of its answer.
+
+        A connection counts while it is receiving a request (``request``), has one queued or being
+        answered (``requests``), or still has answer bytes to send; idle keep-alive connections do not.
+        """
+        if self._app.in_flight or self._rest.task_dispatcher.queue:
+            return True
+        return any(channel.request is not None or channel.requests or channel.total_outbufs_len
+                   for channel in list(self._rest.active_channels.values()))
 
     def _stop_accepting(self) -> None:
         """In the loop thread: close the listening socket; open connections finish their requests."""
