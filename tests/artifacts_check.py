@@ -41,14 +41,45 @@ def assert_signature(out: Path, inputs: dict[str, list], outputs: list[str]) -> 
 
 def assert_served_matches_onnxruntime(out: Path, feeds: dict[str, np.ndarray], atol: float = 1e-4) -> None:
     """Call serving_default like TF Serving would and compare with onnxruntime on the exported ONNX."""
-    import onnxruntime as ort
-
+    from torch2tf.artifacts import manifest_input_keys
     from torch2tf.native_logs import import_tensorflow
 
     tf = import_tensorflow()
     fn = serving_signature(out)
-    served = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in feeds.items()}).items()}
+    keys = manifest_input_keys(json.loads((out / "manifest.json").read_text()))  # names TensorFlow renamed
+    served = {k: v.numpy() for k, v in fn(**{keys[k]: tf.constant(v) for k, v in feeds.items()}).items()}
+    for name, expected in onnxruntime_outputs(out, feeds).items():
+        np.testing.assert_allclose(served[name], expected, rtol=0, atol=atol, err_msg=name)
+
+
+def onnxruntime_outputs(out: Path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+
     session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    for name, expected in zip(names, session.run(names, feeds)):
-        np.testing.assert_allclose(served[name], expected, rtol=0, atol=atol, err_msg=name)
+    return dict(zip(names, session.run(names, feeds)))
+
+
+def assert_tflite_signatures(out: Path, feeds: dict[str, np.ndarray], atol: float = 1e-4) -> None:
+    """Every .tflite file has serving_default with the PyTorch names; called through get_signature_runner
+    (image tensors in the layout manifest.json names), the fp32 file matches onnxruntime."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    perms = {b["name"]: b["perm"] for b in manifest["tflite"]["inputs"]}
+    out_perms = {b["name"]: b["perm"] for b in manifest["tflite"]["outputs"]}
+    expected = onnxruntime_outputs(out, feeds)
+    for variant in manifest["tflite"]["variants"].values():
+        interpreter = Interpreter(str(out / variant["path"]))
+        signature = interpreter.get_signature_list()["serving_default"]
+        assert sorted(signature["inputs"]) == sorted(feeds) and sorted(signature["outputs"]) == sorted(expected)
+        runner = interpreter.get_signature_runner("serving_default")
+        details = runner.get_input_details()
+        got = runner(**{name: _layout(value, perms[name]).astype(details[name]["dtype"]) for name, value in feeds.items()})
+        if variant["path"].endswith("float32.tflite"):
+            for name, value in expected.items():
+                np.testing.assert_allclose(_layout(got[name], out_perms[name]), value, rtol=0, atol=atol, err_msg=name)
+
+
+def _layout(value: np.ndarray, perm: list[int] | None) -> np.ndarray:
+    return np.transpose(value, perm) if perm else value

@@ -5,7 +5,12 @@ import json
 
 import pytest
 
-from tests.artifacts_check import assert_artifacts, assert_served_matches_onnxruntime, assert_signature
+from tests.artifacts_check import (
+    assert_artifacts,
+    assert_served_matches_onnxruntime,
+    assert_signature,
+    assert_tflite_signatures,
+)
 from tests.conftest import REPO, run_cli
 from torch2tf.inputs import make_inputs
 from torch2tf.specs import parse_input_spec
@@ -68,3 +73,4 @@ def test_example_converts_with_parity(name, tmp_path, parity_collector):
     vocab = {s.name: 100 for s in specs if s.dtype == "int64"}
     for batch in (1, 3):
         assert_served_matches_onnxruntime(out, make_inputs(specs, batch, seed=99, vocab=vocab))
+    assert_tflite_signatures(out, make_inputs(specs, 1, seed=99, vocab=vocab))

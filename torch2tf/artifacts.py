@@ -14,7 +14,7 @@ from typing import Any
 
 from torch2tf.errors import OutputDirError
 from torch2tf.inputs import embedding_sizes
-from torch2tf.specs import TensorSpec
+from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
 from torch2tf.workspace import OwnedDir, sweep_stale
 
 MANIFEST_SCHEMA_VERSION = 1
@@ -156,8 +156,22 @@ def manifest_tflite_variants(manifest: dict[str, Any]) -> dict[str, dict[str, An
     return manifest["tflite"].get("variants") or tflite_variants()
 
 
+def manifest_tflite_bindings(manifest: dict[str, Any], target: str) -> tuple[list[TensorBinding], list[TensorBinding]]:
+    """How the PyTorch tensors map onto the tensors of one .tflite variant (inputs, outputs)."""
+    variant = manifest_tflite_variants(manifest)[target]
+    outputs = variant.get("outputs") or manifest["tflite"]["outputs"]
+    return ([TensorBinding(**b) for b in manifest["tflite"]["inputs"]], [TensorBinding(**b) for b in outputs])
+
+
 def manifest_specs(manifest: dict[str, Any]) -> list[TensorSpec]:
     return [TensorSpec.from_json(i) for i in manifest["inputs"]]
+
+
+def manifest_input_keys(manifest: dict[str, Any]) -> dict[str, str]:
+    """PyTorch/ONNX input name → the key the SavedModel's signature (and so TF Serving) takes it under."""
+    if "signature" not in manifest:
+        return {i["name"]: i["name"] for i in manifest["inputs"]}
+    return SignaturePlan.from_json(manifest["signature"]).input_keys()
 
 
 def manifest_vocab(directory: Path, manifest: dict[str, Any]) -> dict[str, int]:

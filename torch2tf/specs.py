@@ -125,6 +125,7 @@ class TensorBinding:
     perm: list[int] | None  # transpose from the PyTorch layout to the raw layout (inputs) or back (outputs)
     dtype: str
     raw_dtype: str = ""
+    key: str = ""  # the SavedModel signature's key for an input, when TensorFlow had to rename it
 
 
 @dataclass
@@ -139,10 +140,33 @@ class SignaturePlan:
         return {"layout": self.layout, "raw_batch": self.raw_batch,
                 "inputs": [vars(b) for b in self.inputs], "outputs": [vars(b) for b in self.outputs]}
 
+    def input_keys(self) -> dict[str, str]:
+        """PyTorch/ONNX input name → the SavedModel signature's key (what REST, gRPC and warmup send)."""
+        return {b.name: b.key or b.name for b in self.inputs}
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SignaturePlan:
         return cls([TensorBinding(**b) for b in data["inputs"]], [TensorBinding(**b) for b in data["outputs"]],
                    data["raw_batch"], data.get("layout", "nchw"))
+
+
+def signature_keys(names: list[str]) -> dict[str, str]:
+    """Each name as a SavedModel signature input key: TensorFlow's own renaming, made unique.
+
+    tf.function parameters must be identifiers, so TensorFlow rewrites ``gpu_0/data_0`` to
+    ``gpu_0_data_0`` (every character that is not a letter or digit becomes ``_``, and a name that does
+    not start with a letter gains ``arg_``). Applying the same rule ourselves, before TensorFlow does,
+    makes the mapping known instead of discovered; a clash (``a/b`` and ``a:b``) gets a suffix.
+    """
+    keys: dict[str, str] = {}
+    for name in names:
+        swapped = "".join(c if c.isalnum() and c.isascii() else "_" for c in name)
+        key = swapped if swapped[:1].isalpha() else "arg_" + swapped
+        base, n = key, 2
+        while key in keys.values():
+            key, n = f"{base}_{n}", n + 1
+        keys[name] = key
+    return keys
 
 
 def channel_last_perm(rank: int) -> list[int]:

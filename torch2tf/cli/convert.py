@@ -45,6 +45,10 @@ from torch2tf.pipeline.options import ConvertOptions
 @click.option("--layout", type=click.Choice(["nchw", "nhwc"]), default="nchw", show_default=True,
               help="Layout of the SavedModel signature: nchw keeps PyTorch's layout; nhwc takes and "
                    "returns channel-last tensors (what onnx2tf produces natively).")
+@click.option("--tflite-layout", type=click.Choice(["nhwc", "nchw"]), default="nhwc", show_default=True,
+              help="Layout of image tensors in the .tflite files' serving_default signature: nhwc is "
+                   "mobile-native (channel-last, no extra ops); nchw keeps PyTorch's layout (one TRANSPOSE "
+                   "per image input/output inside the file).")
 @click.option("--output-names", help="Comma-separated output names (default: dict keys / namedtuple "
                                      "fields of forward()'s result, else output or output_0, output_1, ...).")
 @seed_option
@@ -63,7 +67,7 @@ from torch2tf.pipeline.options import ConvertOptions
 @quiet_option
 @json_option
 @interruptible
-def convert(model, inputs, input_data, output, force, opset, layout, output_names, seed, work_dir, tolerances,
+def convert(model, inputs, input_data, output, force, opset, layout, tflite_layout, output_names, seed, work_dir, tolerances,
             no_localize, tflite_builtins_only, quantize, strategy, no_op_check, junit, markdown, quiet, as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
@@ -82,12 +86,14 @@ def convert(model, inputs, input_data, output, force, opset, layout, output_name
 
     \b
     OUTPUT gets model.onnx (+ model.onnx.data), saved_model/ (serving_default with the PyTorch
-    names, layout and a dynamic batch), tflite/model_float32.tflite, tflite/model_float16.tflite,
-    report.json, report.md and manifest.json.
+    names, layout and a dynamic batch), tflite/model_float32.tflite, tflite/model_float16.tflite
+    (each with a serving_default signature under the PyTorch names), report.json, report.md and
+    manifest.json.
     """
     check_writable(junit, markdown)
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data, force=force,
-                             opset=opset, layout=layout, seed=seed, work_dir=work_dir, tolerances=list(tolerances),
+                             opset=opset, layout=layout, tflite_layout=tflite_layout, seed=seed, work_dir=work_dir,
+                             tolerances=list(tolerances),
                              localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
                              op_check=not no_op_check, strategy=strategy, quantize=quantize,
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)

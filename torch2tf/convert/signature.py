@@ -14,7 +14,7 @@ import numpy as np
 
 from torch2tf.errors import ConversionError
 from torch2tf.native_logs import import_tensorflow
-from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec, channel_last_perm
+from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec, channel_last_perm, signature_keys
 
 
 def _normalized(name: str) -> str:
@@ -30,10 +30,12 @@ def plan_inputs(specs: list[TensorSpec], raw_inputs: dict[str, tuple[tuple, str]
                 keep_shape_names: list[str]) -> tuple[list[TensorBinding], int | None]:
     """Bind each ONNX input to onnx2tf's input by name; derive the layout permutation from shapes."""
     by_norm = {_normalized(k): k for k in raw_inputs}
+    keys = signature_keys([s.name for s in specs])
     bindings = []
     raw_batch = None
     for spec in specs:
-        raw_name = spec.name if spec.name in raw_inputs else by_norm.get(_normalized(spec.name))
+        key = keys[spec.name]  # what the rewrites named it in onnx2tf's copy, if TensorFlow could not take it
+        raw_name = next((n for n in (spec.name, key) if n in raw_inputs), None) or by_norm.get(_normalized(key))
         if raw_name is None:
             raise ConversionError(f"onnx2tf's SavedModel has no input matching {spec.name!r} "
                                   f"(it has {', '.join(raw_inputs)})")
@@ -49,7 +51,7 @@ def plan_inputs(specs: list[TensorSpec], raw_inputs: dict[str, tuple[tuple, str]
                                   f"match {spec.name} {spec.shape_text()} in any known layout")
         if raw_shape and raw_shape[0] is not None:
             raw_batch = raw_shape[0]
-        bindings.append(TensorBinding(spec.name, raw_name, perm, spec.dtype, raw_dtype))
+        bindings.append(TensorBinding(spec.name, raw_name, perm, spec.dtype, raw_dtype, key))
     return bindings, raw_batch
 
 
@@ -102,7 +104,7 @@ def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, s
             shape = [shape[i] for i in binding.perm]
         return shape
 
-    input_signature = [tf.TensorSpec(public_shape(b), tf.as_dtype(b.dtype), name=b.name) for b in plan.inputs]
+    input_signature = [tf.TensorSpec(public_shape(b), tf.as_dtype(b.dtype), name=b.key or b.name) for b in plan.inputs]
 
     def to_raw(binding: TensorBinding, value):
         if binding.perm and not nhwc:

@@ -15,6 +15,7 @@ from pathlib import Path
 from torch2tf.convert.onnx_to_tf import run_onnx2tf
 from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
 from torch2tf.convert.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request
+from torch2tf.convert.tflite_signature import sign_tflite
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.inputs import Sample
 from torch2tf.pipeline.bindings import bind_outputs, bind_tflite_outputs
@@ -52,6 +53,7 @@ class AttemptContext:
     work_dir: Path
     tolerances: Tolerances
     prepared: PreparedGraphs  # onnxsim + rewrites, once per export and preparation
+    tflite_layout: str = "nhwc"
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Attempt:
     reason: str = ""
     seconds: float = 0.0
     plan: SignaturePlan | None = None
+    tflite_inputs: list[TensorBinding] = field(default_factory=list)  # the signed .tflite files' ends
+    tflite_layout: str = "nhwc"
     tflite_outputs: list[TensorBinding] = field(default_factory=list)
     parity: list[dict] = field(default_factory=list)
     rewrites: list[str] = field(default_factory=list)
@@ -151,13 +155,17 @@ def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[dict]:
     with SavedModelRunner(attempt.saved_model_dir, attempt.plan) as runner:
         entries = [check_target("saved_model", runner, ctx.samples, expected, "fp32", ctx.tolerances)]
     try:
-        attempt.tflite_outputs = bind_tflite_outputs(attempt.tflite_path("float32"), attempt.plan.inputs,
-                                                     ctx.output_specs, ctx.samples[0], expected)
+        outputs = bind_tflite_outputs(attempt.tflite_path("float32"), attempt.plan.inputs, ctx.output_specs,
+                                      ctx.samples[0], expected)
+        attempt.tflite_layout = ctx.tflite_layout
+        for _, precision, _ in TFLITE_PRECISIONS:  # both files have the same tensors: one binding signs both
+            attempt.tflite_inputs, attempt.tflite_outputs = sign_tflite(
+                attempt.tflite_path(precision), attempt.plan.inputs, outputs, ctx.tflite_layout)
     except (ConversionError, ArtifactLoadError, ArtifactRunError) as exc:
         return entries + [failed_target(t, preset, ctx.samples, exc.message) for t, _, preset in TFLITE_PRECISIONS]
     for target, precision, preset in TFLITE_PRECISIONS:
         try:
-            with TfliteRunner(attempt.tflite_path(precision), attempt.plan.inputs, attempt.tflite_outputs) as runner:
+            with TfliteRunner(attempt.tflite_path(precision), attempt.tflite_inputs, attempt.tflite_outputs) as runner:
                 entries.append(check_target(target, runner, ctx.samples, expected, preset, ctx.tolerances))
         except ArtifactLoadError as exc:
             entries.append(failed_target(target, preset, ctx.samples, exc.message))

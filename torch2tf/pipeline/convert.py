@@ -78,7 +78,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
         raise UsageError(str(exc)) from exc
     report.operators = operators_json(checked.compatibility)
     ctx = AttemptContext(loaded.specs, checked.output_specs, loaded.samples, options.layout, options.seed, work,
-                         tolerances, graphs)
+                         tolerances, graphs, options.tflite_layout)
     rungs = select_strategies(loaded.specs, checked.facts, options.strategy)
     ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, rungs, lambda d, s: log.info("convert", d, s))
                      .climb())
@@ -94,7 +94,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     quantized = Quantized()
     if options.quantize is not None:
         quantized = log.run("quantize", lambda: quantize_stage(options.quantize, chosen, loaded, checked.output_specs,
-                                                               work, options.seed, tolerances))
+                                                               work, options.seed, tolerances, options.tflite_layout))
         report.parity += quantized.parity
         report.notes += quantized.notes
     strict = bool(options.quantize and options.quantize.strict)

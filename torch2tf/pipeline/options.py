@@ -25,6 +25,7 @@ class ConvertOptions:
     force: bool = False
     opset: int = DEFAULT_OPSET
     layout: str = "nchw"
+    tflite_layout: str = "nhwc"  # image tensors of the .tflite signatures: nhwc (mobile-native) or nchw
     seed: int = 0
     output_names: list[str] | None = None
     work_dir: Path | None = None  # keep intermediate files (every attempt, onnx2tf logs) here

@@ -75,7 +75,7 @@ def manifest_info(model: str, seed: int, vocab: dict[str, int], report: dict, ch
     """What manifest.json records besides the files: I/O bindings, strategy, seed, vocabulary sizes."""
     return {"model": model, "stages": report["stages"], "inputs": report["inputs"], "outputs": report["outputs"],
             "seed": seed, "vocab_sizes": vocab, "signature": chosen.plan.to_json(),
-            "tflite": {"inputs": [vars(b) for b in chosen.plan.inputs],
+            "tflite": {"inputs": [vars(b) for b in chosen.tflite_inputs], "layout": chosen.tflite_layout,
                        "outputs": [vars(b) for b in chosen.tflite_outputs],
                        "variants": variants(quantized, strict_quant)},
             "strategy": {"exporter": chosen.exporter, **asdict(chosen.strategy)}}

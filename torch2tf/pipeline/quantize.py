@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch2tf.convert.quantize import QuantizeOptions, load_calibration, quantize
+from torch2tf.convert.tflite_signature import sign_tflite
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.pipeline.attempt import Attempt
 from torch2tf.pipeline.bindings import bind_tflite_outputs
@@ -33,7 +34,8 @@ class Quantized:
 
 
 def quantize_stage(options: QuantizeOptions, chosen: Attempt, loaded: Loaded, output_specs: list[TensorSpec],
-                   work: Path, seed: int, tolerances: Tolerances) -> Quantized:
+                   work: Path, seed: int, tolerances: Tolerances, layout: str = "nhwc") -> Quantized:
+    """Each quantized variant is written, signed like the float files (``layout``) and checked."""
     result = Quantized()
     calibration = None
     if "int8" in options.modes:
@@ -48,19 +50,19 @@ def quantize_stage(options: QuantizeOptions, chosen: Attempt, loaded: Loaded, ou
             result.failures.append(mode)
             result.notes.append(f"{mode} quantization failed, float artifacts kept: {exc.message}")
     for target, path in result.files.items():
-        entry = _check_variant(target, path, chosen, loaded, output_specs, tolerances, result)
+        entry = _check_variant(target, path, chosen, loaded, output_specs, tolerances, result, layout)
         entry["gating"] = options.strict
         result.parity.append(entry)
     return result
 
 
 def _check_variant(target: str, path: Path, chosen: Attempt, loaded: Loaded, output_specs: list[TensorSpec],
-                   tolerances: Tolerances, result: Quantized) -> dict:
+                   tolerances: Tolerances, result: Quantized, layout: str) -> dict:
     expected = chosen.candidate.expected
     try:
         outputs = bind_tflite_outputs(path, chosen.plan.inputs, output_specs, loaded.samples[0], expected)
-        result.outputs[target] = outputs
-        with TfliteRunner(path, chosen.plan.inputs, outputs) as runner:
+        inputs, result.outputs[target] = sign_tflite(path, chosen.plan.inputs, outputs, layout)
+        with TfliteRunner(path, inputs, result.outputs[target]) as runner:
             return check_target(target, runner, loaded.samples, expected, "int8", tolerances)
     except (ConversionError, ArtifactLoadError, ArtifactRunError) as exc:
         return failed_target(target, "int8", loaded.samples, exc.message)

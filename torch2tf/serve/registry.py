@@ -5,16 +5,18 @@ and gRPC front ends answer like TF Serving does.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from google.protobuf import json_format
 
 from torch2tf.errors import ServingError, UsageError
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.serve.configs import parse_model_server_config
-from torch2tf.serve.repository import CONTAINER_BASE
+from torch2tf.serve.repository import CONTAINER_BASE, PACKAGE_INFO
 
 SIGNATURE = "serving_default"
 
@@ -32,6 +34,7 @@ class ServedVersion:
     inputs: dict[str, tuple[list, str]] = field(default_factory=dict)  # name → (shape, numpy dtype)
     signature_defs: Any = None  # tensorflow SignatureDef map (proto), for metadata
     loaded: Any = None  # the loaded SavedModel: the signature needs its object alive
+    pytorch_names: dict[str, str] = field(default_factory=dict)  # signature input key → PyTorch/ONNX name
 
     def predict(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         tf = import_tensorflow()
@@ -115,7 +118,8 @@ class ModelRegistry:
         inputs = {n: (spec.shape.as_list(), np.dtype(spec.dtype.as_numpy_dtype).name)
                   for n, spec in fn.structured_input_signature[1].items()}
         proto = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
-        return ServedVersion(name, version, path, fn, inputs, proto.meta_graphs[0].signature_def, loaded)
+        return ServedVersion(name, version, path, fn, inputs, proto.meta_graphs[0].signature_def, loaded,
+                             _pytorch_names(path, inputs))
 
     def get(self, name: str, version: int | None = None) -> ServedVersion:
         versions = self.versions.get(name)
@@ -144,6 +148,11 @@ class ModelRegistry:
             lines.append(f"{name} (versions {served}){failed}")
         return "\n".join(lines)
 
+    def metadata(self, served: ServedVersion) -> dict:
+        """REST metadata: TF Serving's signature_def, plus the PyTorch name of each input key."""
+        return {"signature_def": json_format.MessageToDict(self.signature_def_map(served)),
+                "pytorch_names": {"inputs": served.pytorch_names}}
+
     def signature_def_map(self, served: ServedVersion):
         from tensorflow_serving.apis import get_model_metadata_pb2
 
@@ -152,3 +161,13 @@ class ModelRegistry:
             if not key.startswith("__"):
                 result.signature_def[key].CopyFrom(value)
         return result
+
+
+def _pytorch_names(path: Path, inputs: dict) -> dict[str, str]:
+    """Signature input key → PyTorch name, from the version's package info (identity without one)."""
+    try:
+        plan = json.loads((path / PACKAGE_INFO).read_text())["signature"]
+        names = {b.get("key") or b["name"]: b["name"] for b in plan["inputs"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        names = {}
+    return {key: names.get(key, key) for key in inputs}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from torch2tf.artifacts import manifest_specs, manifest_vocab, read_manifest
+from torch2tf.artifacts import manifest_input_keys, manifest_specs, manifest_vocab, read_manifest
 from torch2tf.errors import OutputDirError, UsageError
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.serve.compat import incompatibilities, release_of, serving_ops
@@ -43,6 +43,7 @@ from torch2tf.workspace import is_safe_name, owned_dir
 IMAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?")
 MAX_VERSION = 2 ** 63 - 1  # TF Serving versions are int64
 STAGING_PREFIX = ".torch2tf-package-"
+PACKAGE_INFO = "assets.extra/torch2tf.json"  # per version: names, specs and signature plan (TF Serving ignores it)
 REPO_LOCK = ".torch2tf-repository.lock"
 
 
@@ -72,9 +73,10 @@ def package(options: PackageOptions) -> Path:
     with owned_dir(options.repo, STAGING_PREFIX) as staging:
         version_dir = staging / "version"
         shutil.copytree(options.source / "saved_model", version_dir)
-        write_warmup_requests(version_dir / WARMUP_FILE, options.name, manifest_specs(manifest), manifest.get("seed", 0),
+        write_warmup_requests(version_dir / WARMUP_FILE, options.name, manifest_specs(manifest),
+                              manifest_input_keys(manifest), manifest.get("seed", 0),
                               manifest_vocab(options.source, manifest))
-        (version_dir / "assets.extra" / "torch2tf.json").write_text(json.dumps(
+        (version_dir / PACKAGE_INFO).write_text(json.dumps(
             {"inputs": manifest["inputs"], "outputs": manifest.get("outputs", []), "model": manifest.get("model"),
              "signature": manifest["signature"]}, indent=2))
         _readable_by_all(version_dir)

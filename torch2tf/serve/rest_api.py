@@ -12,7 +12,6 @@ import threading
 from http import HTTPStatus
 
 import numpy as np
-from google.protobuf import json_format
 
 from torch2tf.errors import ServingError
 from torch2tf.serve.registry import ModelRegistry, invalid
@@ -68,7 +67,7 @@ class RestApp:
         if match["action"] == "/metadata":
             served = self.registry.get(match["name"], version)
             return {"model_spec": {"name": served.name, "signature_name": "", "version": str(served.version)},
-                    "metadata": {"signature_def": json_format.MessageToDict(self.registry.signature_def_map(served))}}
+                    "metadata": self.registry.metadata(served)}
         return {"model_version_status": self.registry.status(match["name"], version)}
 
     def _post(self, match, environ) -> dict:

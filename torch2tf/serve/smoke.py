@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from torch2tf.artifacts import manifest_specs, manifest_vocab, read_manifest
+from torch2tf.artifacts import manifest_input_keys, manifest_specs, manifest_vocab, read_manifest
 from torch2tf.errors import EndpointError, UsageError
 from torch2tf.inputs import validation_samples
 from torch2tf.native_logs import import_tensorflow
@@ -41,14 +41,15 @@ class SmokeOptions:
 class RestRunner(Runner):
     name = "rest"
 
-    def __init__(self, base: str, model: str, version: int | None, input_names: list[str]) -> None:
+    def __init__(self, base: str, model: str, version: int | None, keys: dict[str, str]) -> None:
+        """``keys``: each input's PyTorch name → its key in the served signature."""
         path = f"/v1/models/{model}" + (f"/versions/{version}" if version else "")
         self.url = base.rstrip("/") + path + ":predict"
-        self.input_names = input_names
+        self.input_names, self.keys = list(keys), keys
         self.latencies: list[float] = []
 
     def infer_impl(self, feeds):
-        body = json.dumps({"inputs": {k: v.tolist() for k, v in feeds.items()}}).encode()
+        body = json.dumps({"inputs": {self.keys[k]: v.tolist() for k, v in feeds.items()}}).encode()
         request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
         start = time.perf_counter()
         try:
@@ -68,7 +69,7 @@ class RestRunner(Runner):
 class GrpcRunner(Runner):
     name = "grpc"
 
-    def __init__(self, target: str, model: str, version: int | None, input_names: list[str]) -> None:
+    def __init__(self, target: str, model: str, version: int | None, keys: dict[str, str]) -> None:
         import_tensorflow()
         import grpc
         from tensorflow_serving.apis import prediction_service_pb2_grpc
@@ -76,7 +77,7 @@ class GrpcRunner(Runner):
         self.channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 1 << 28)])
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
         self.target, self.model, self.version = target, model, version
-        self.input_names = input_names
+        self.input_names, self.keys = list(keys), keys
         self.latencies: list[float] = []
 
     def close(self) -> None:
@@ -93,7 +94,7 @@ class GrpcRunner(Runner):
         if self.version:
             request.model_spec.version.value = self.version
         for name, value in feeds.items():
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            request.inputs[self.keys[name]].CopyFrom(tf.make_tensor_proto(value))
         start = time.perf_counter()
         try:
             response = self.stub.Predict(request, timeout=TIMEOUT_S)
@@ -108,7 +109,7 @@ def run_smoke(options: SmokeOptions) -> dict:
     manifest = read_manifest(options.directory)
     specs = manifest_specs(manifest)
     output_names = [o["name"] for o in manifest.get("outputs", [])]
-    runner, target = _runner(options, [s.name for s in specs])
+    runner, target = _runner(options, manifest_input_keys(manifest))
     samples = validation_samples(specs, options.seed, manifest_vocab(options.directory, manifest),
                                  count=max(1, options.requests), prefix="request")
     with OrtRunner(options.directory / "model.onnx") as ort:
@@ -143,12 +144,12 @@ class _SingleOutputNames(Runner):
         return {self.output_name: next(iter(outputs.values()))} if len(outputs) == 1 else outputs
 
 
-def _runner(options: SmokeOptions, input_names: list[str]) -> tuple[Runner, str]:
+def _runner(options: SmokeOptions, keys: dict[str, str]) -> tuple[Runner, str]:
     parsed = urlparse(options.url)
     if parsed.scheme in ("http", "https") and parsed.netloc:
-        return RestRunner(options.url, options.model, options.version, input_names), "served_rest"
+        return RestRunner(options.url, options.model, options.version, keys), "served_rest"
     if parsed.scheme == "grpc" and parsed.netloc:
-        return GrpcRunner(parsed.netloc, options.model, options.version, input_names), "served_grpc"
+        return GrpcRunner(parsed.netloc, options.model, options.version, keys), "served_grpc"
     raise UsageError(f"URL {options.url!r}: use http://HOST:PORT for REST or grpc://HOST:PORT for gRPC")
 
 

@@ -14,7 +14,9 @@ from torch2tf.specs import TensorSpec
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 
 
-def write_warmup_requests(path: Path, name: str, specs: list[TensorSpec], seed: int, vocab: dict[str, int]) -> None:
+def write_warmup_requests(path: Path, name: str, specs: list[TensorSpec], keys: dict[str, str], seed: int,
+                          vocab: dict[str, int]) -> None:
+    """One request per validation sample, each input under its signature key (``keys``: name → key)."""
     tf = import_tensorflow()  # first: tensorflow_serving's protos import tensorflow
     from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
@@ -25,6 +27,6 @@ def write_warmup_requests(path: Path, name: str, specs: list[TensorSpec], seed: 
             request.model_spec.name = name
             request.model_spec.signature_name = "serving_default"
             for input_name, value in sample.feeds.items():
-                request.inputs[input_name].CopyFrom(tf.make_tensor_proto(value))
+                request.inputs[keys[input_name]].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())

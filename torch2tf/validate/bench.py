@@ -14,12 +14,18 @@ from typing import Callable
 
 import numpy as np
 
-from torch2tf.artifacts import manifest_specs, manifest_tflite_variants, manifest_vocab, read_manifest
+from torch2tf.artifacts import (
+    manifest_specs,
+    manifest_tflite_bindings,
+    manifest_tflite_variants,
+    manifest_vocab,
+    read_manifest,
+)
 from torch2tf.errors import Torch2TFError, UsageError
 from torch2tf.inputs import make_inputs
 from torch2tf.model_source import load_model
 from torch2tf.native_logs import import_tensorflow
-from torch2tf.specs import SignaturePlan, TensorBinding
+from torch2tf.specs import SignaturePlan
 from torch2tf.validate.report import read_report, update_report
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
 
@@ -110,11 +116,10 @@ def _runners(directory: Path, manifest: dict, plan: SignaturePlan, threads: int)
     runners["onnxruntime"] = (OrtRunner(directory / "model.onnx", threads=threads), onnx_size)
     saved = directory / "saved_model"
     runners["saved_model"] = (SavedModelRunner(saved, plan), sum(p.stat().st_size for p in saved.rglob("*") if p.is_file()))
-    default_outputs = [TensorBinding(**b) for b in manifest["tflite"]["outputs"]]
     for target, variant in manifest_tflite_variants(manifest).items():
-        outputs = [TensorBinding(**b) for b in variant.get("outputs", [])] or default_outputs
         path = directory / variant["path"]
-        runners[target] = (TfliteRunner(path, plan.inputs, outputs, threads=threads), path.stat().st_size)
+        runner = TfliteRunner(path, *manifest_tflite_bindings(manifest, target), threads=threads)
+        runners[target] = (runner, path.stat().st_size)
     return runners, notes
 
 

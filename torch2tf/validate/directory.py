@@ -11,10 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch2tf.artifacts import manifest_specs, manifest_tflite_variants, manifest_vocab, read_manifest, sha256_of
+from torch2tf.artifacts import (
+    manifest_specs,
+    manifest_tflite_bindings,
+    manifest_tflite_variants,
+    manifest_vocab,
+    read_manifest,
+    sha256_of,
+)
 from torch2tf.errors import OutputDirError, UsageError
 from torch2tf.inputs import Sample, check_arrays_match, load_npz, validation_samples
-from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
+from torch2tf.specs import SignaturePlan, TensorSpec
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.diff import find_regressions
 from torch2tf.validate.parity import check_target, run_samples
@@ -84,10 +91,8 @@ def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: 
     parity = [{**p, "carried_over": True} for p in old.get("parity", []) if p.get("reference") == "torch"]
     with SavedModelRunner(directory / "saved_model", plan) as runner:
         parity.append(check_target("saved_model", runner, samples, expected, "fp32", tolerances))
-    default_outputs = [TensorBinding(**b) for b in manifest["tflite"]["outputs"]]
     for target, variant in manifest_tflite_variants(manifest).items():
-        outputs = [TensorBinding(**b) for b in variant["outputs"]] if "outputs" in variant else default_outputs
-        with TfliteRunner(directory / variant["path"], plan.inputs, outputs) as runner:
+        with TfliteRunner(directory / variant["path"], *manifest_tflite_bindings(manifest, target)) as runner:
             entry = check_target(target, runner, samples, expected, variant["preset"], tolerances)
         if not variant.get("gating", True):
             entry["gating"] = False

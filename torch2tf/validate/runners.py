@@ -17,6 +17,8 @@ from torch2tf.native_logs import filtered_native_stderr, import_tensorflow, make
 from torch2tf.specs import SignaturePlan, TensorBinding
 from torch2tf.validate.tflite_ops import read_tflite_ops
 
+SIGNATURE_KEY = "serving_default"
+
 
 class Runner:
     """Base: checks feed names, delegates to ``infer_impl``."""
@@ -82,12 +84,14 @@ class SavedModelRunner(Runner):
     name = "saved_model"
 
     def __init__(self, saved_model_dir: Path, plan: SignaturePlan | None = None) -> None:
-        """With a ``plan`` whose layout is nhwc, feeds and results are moved to/from channel-last."""
+        """With a ``plan``: feeds by PyTorch name (sent under the signature's keys); with layout nhwc,
+        feeds and results are moved to/from channel-last."""
         tf = import_tensorflow()
 
         self._nhwc = plan.layout == "nhwc" if plan else False
         self._perms_in = {b.name: b.perm for b in plan.inputs} if plan else {}
         self._perms_out = {b.name: b.perm for b in plan.outputs} if plan else {}
+        self._keys = plan.input_keys() if plan else {}
 
         try:
             self._model = tf.saved_model.load(str(saved_model_dir))
@@ -95,7 +99,8 @@ class SavedModelRunner(Runner):
         except Exception as exc:
             raise ArtifactLoadError(f"cannot load SavedModel {saved_model_dir}: {str(exc).splitlines()[0]}") from exc
         self.input_specs = self._fn.structured_input_signature[1]
-        self.input_names = list(self.input_specs)
+        names = {key: name for name, key in self._keys.items()}
+        self.input_names = [names.get(key, key) for key in self.input_specs]
         self.output_names = list(self._fn.structured_outputs)
 
     def infer_impl(self, feeds):
@@ -103,7 +108,8 @@ class SavedModelRunner(Runner):
 
         if self._nhwc:
             feeds = {n: _permute(v, self._perms_in.get(n)) for n, v in feeds.items()}
-        outputs = {n: v.numpy() for n, v in self._fn(**{n: tf.constant(v) for n, v in feeds.items()}).items()}
+        kwargs = {self._keys.get(n, n): tf.constant(v) for n, v in feeds.items()}
+        outputs = {n: v.numpy() for n, v in self._fn(**kwargs).items()}
         if self._nhwc:
             outputs = {n: _permute(v, self._perms_out.get(n)) for n, v in outputs.items()}
         return outputs
@@ -114,7 +120,8 @@ def _permute(value: np.ndarray, perm: list[int] | None) -> np.ndarray:
 
 
 class TfliteRunner(Runner):
-    """A .tflite file through ai_edge_litert, with onnx2tf's names and layout mapped back.
+    """A .tflite file through ai_edge_litert, its tensors found through the ``serving_default``
+    signature (by PyTorch name) when the file has one, by tensor name otherwise (older outputs).
 
     A TFLite model converted with a fixed batch is run row by row; a dynamic one is resized.
     """
@@ -132,7 +139,12 @@ class TfliteRunner(Runner):
         self.inputs = inputs
         self.outputs = outputs
         self.input_names = [b.name for b in inputs]
-        self._in_details = {d["name"]: d for d in self.interpreter.get_input_details()}
+        if SIGNATURE_KEY in self.interpreter.get_signature_list():
+            signature = self.interpreter.get_signature_runner(SIGNATURE_KEY)
+            self._in_details, self._out_details = signature.get_input_details(), signature.get_output_details()
+        else:
+            self._in_details = {d["name"]: d for d in self.interpreter.get_input_details()}
+            self._out_details = {d["name"]: d for d in self.interpreter.get_output_details()}
         self.fixed_batch = any(d["shape_signature"][0] != -1 for d in self._in_details.values()
                                if len(d["shape_signature"]))
         self._allocated_batch = None
@@ -161,8 +173,8 @@ class TfliteRunner(Runner):
             self.interpreter.invoke()
         except RuntimeError as exc:
             raise ArtifactRunError(f"TFLite could not run {self.path.name}: {_first_sentence(exc)}") from exc
-        return {d["name"]: _from_tensor_dtype(self.interpreter.get_tensor(d["index"]), d)
-                for d in self.interpreter.get_output_details()}
+        return {name: _from_tensor_dtype(self.interpreter.get_tensor(d["index"]), d)
+                for name, d in self._out_details.items()}
 
     def infer_impl(self, feeds):
         raw = self.run_raw(feeds)
