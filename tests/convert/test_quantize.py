@@ -8,6 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.artifacts_check import assert_tflite_signatures
 from torch2tf.cli import main
 
 pytestmark = pytest.mark.slow
@@ -93,14 +94,21 @@ def test_dynamic_and_int8_variants(small, tmp_path):
     assert in_type == np.float32 and "int8" in types  # int8 weights
     sizes = {p.name: p.stat().st_size for p in (out / "tflite").iterdir()}
     assert sizes["model_integer_quant.tflite"] < sizes["model_float32.tflite"]  # tiny model: headers dominate
+    assert_tflite_signatures(out, {"image": np.random.default_rng(3).standard_normal((1, 3, 16, 16), np.float32)})
 
 
 def test_int8_io(small, tmp_path):
     out = tmp_path / "out"
-    result = _convert(small, out, "--quantize", "int8", "--calibration", str(small / "calib.npz"), "--int8-io")
+    result = _convert(small, out, "--quantize", "int8", "--calibration", str(small / "calib.npz"), "--int8-io",
+                      "--tflite-layout", "nchw")
     assert result.exit_code == 0, result.output
     in_type, out_type, _ = _tensor_types(out / "tflite" / "model_full_integer_quant.tflite")
     assert in_type == np.int8 and out_type == np.int8
+    from ai_edge_litert.interpreter import Interpreter
+
+    signature = Interpreter(str(out / "tflite" / "model_full_integer_quant.tflite")).get_signature_runner()
+    image = signature.get_input_details()["image"]
+    assert list(image["shape_signature"][1:]) == [3, 16, 16] and image["quantization"][0] > 0  # NCHW, int8 scale kept
     assert json.loads((out / "report.json").read_text())["passed"]
     from click.testing import CliRunner
 

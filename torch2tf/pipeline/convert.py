@@ -114,7 +114,7 @@ def _record_conversion(report: Report, ladder: LadderResult, layout: str) -> Non
     report.export["exporter"] = chosen.exporter
     report.conversion = {"attempts": [a.to_json() for a in ladder.attempts], "strategy": chosen.strategy.name,
                          "exporter": chosen.exporter, "raw_batch": chosen.plan.raw_batch, "layout": layout,
-                         "rewrites": chosen.rewrites}
+                         "rewrites": chosen.rewrites, "tflite_layout": chosen.tflite_layout}
     report.parity = ([chosen.candidate.export_check] if chosen.candidate.export_check else []) + list(chosen.parity)
 
 

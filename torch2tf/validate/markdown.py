@@ -89,7 +89,9 @@ def _strategy_line(report: dict[str, Any]) -> list[str]:
     return [f"Exporter: `{report.get('export', {}).get('exporter', '?')}` · strategy: "
             f"`{conversion['strategy']}` · serving signature batch: dynamic"
             + (f" (onnx2tf batch fixed to {conversion['raw_batch']}, restored by mapping over rows)"
-               if conversion.get("raw_batch") else ""), ""]
+               if conversion.get("raw_batch") else "")
+            + (f" · TFLite signature `serving_default` (PyTorch names, images {conversion['tflite_layout'].upper()})"
+               if conversion.get("tflite_layout") else ""), ""]
 
 
 def _localization(localization: dict | None) -> list[str]:
