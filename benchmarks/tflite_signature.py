@@ -91,7 +91,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "signature")
     args = parser.parse_args()
-    print(f"| example | unsigned ms | signed nhwc / unsigned | signed nchw / unsigned |\n|---|---|---|---|")
+    print("| example | unsigned ms | signed nhwc / unsigned | signed nchw / unsigned |\n|---|---|---|---|")
     for name in EXAMPLES:
         nhwc, nchw = convert(name, "nhwc", args.out), convert(name, "nchw", args.out)
         runs = {"unsigned": by_index(unsigned_copy(nhwc), args.threads),

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "tests" / "corpus" / "corpus.toml"
 FP32_TARGETS = ("saved_model", "tflite_float32")
 REASON_CHARS = 200
+SPEED_ROUNDS = 30
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Row:
     export_ok: bool = True  # onnxruntime on the export matches torch
     reason: str = ""
     precheck: str = ""  # for a model the pre-check stopped: does it convert with --no-op-check?
+    speed: str = ""  # TFLite fp32 / onnxruntime median latency at batch 1, one thread, measured alone
 
     @property
     def converted(self) -> bool:
@@ -96,6 +98,23 @@ def row_for(entry: dict, work: Path) -> Row:
     return row
 
 
+def measure_speed(rows: list[Row], work: Path) -> None:
+    """After every conversion finished (nothing else running), TFLite fp32 against onnxruntime per model."""
+    from torch2tf.errors import Torch2TFError
+    from torch2tf.validate.bench import tflite_vs_onnxruntime
+
+    for row in rows:
+        if not row.converted:
+            continue
+        try:
+            timing = tflite_vs_onnxruntime(work / row.name, threads=1, rounds=SPEED_ROUNDS)
+        except Torch2TFError as exc:
+            row.speed = f"did not run: {_one_line(exc.message)}"
+            continue
+        row.speed = f"{timing['ratio']:.2f} ({timing['tflite_ms']:.2f} ms)"
+        print(f"speed {row.name}: TFLite fp32 / onnxruntime {row.speed}", flush=True)
+
+
 def _one_line(text: str) -> str:
     line = " ".join(text.split())
     return line if len(line) <= REASON_CHARS else line[:REASON_CHARS - 1] + "…"
@@ -113,16 +132,19 @@ def render(rows: list[Row], seconds: float, jobs: int) -> tuple[str, str]:
                f"{seconds / 60:.1f} min with {jobs} jobs")
     lines = ["# Architecture coverage", "", "Written by `make coverage` (scripts/coverage.py) from tests/corpus/corpus.toml: "
              "transformers classes with tiny configs and seeded random weights, converted with the CLI as users run "
-             "it. *Converted* means the SavedModel and TFLite fp32 match onnxruntime within the fp32 preset.", "",
+             "it. *Converted* means the SavedModel and TFLite fp32 match onnxruntime within the fp32 preset. "
+             "The latency column is TFLite fp32 / onnxruntime median at batch 1 on one thread (30 interleaved "
+             "rounds, measured after all conversions, one model at a time).", "",
              f"**{summary}**", "",
              "| model | family | form | result | exporter | strategy | batch | TFLite | SavedModel max abs | "
-             "TFLite fp32 max abs | seconds | reason |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "TFLite fp32 max abs | TFLite fp32 / ORT latency | seconds | reason |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         result = "✓ converted" if r.converted else "✗ " + ("parity" if r.exit_code == 3 else "failed")
         reason = r.reason + (f" ({r.precheck})" if r.precheck else "")
         lines.append(f"| {r.name} | {r.family} | {r.form} | {result} | {r.exporter} | {r.strategy} | {r.batch} | "
                      f"{r.tflite} | {r.errors.get('saved_model', '')} | {r.errors.get('tflite_float32', '')} | "
-                     f"{r.seconds:.0f} | {reason.replace('|', '/')} |")
+                     f"{r.speed} | {r.seconds:.0f} | {reason.replace('|', '/')} |")
     return "\n".join(lines) + "\n", summary
 
 
@@ -153,6 +175,7 @@ def main() -> int:
                 rows[row.name] = row
                 print(f"[{done}/{len(entries)}] {row.name}: {'converted' if row.converted else 'NOT converted'} "
                       f"in {row.seconds:.0f}s {row.reason}", flush=True)
+        measure_speed([rows[e["name"]] for e in entries], work)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Every test converts from scratch (an interrupted or timed-out onnx2tf must really run); the tests of
+# the conversion cache turn it on with --cache-dir.
+os.environ["TORCH2TF_NO_CACHE"] = "1"
 TINY_MODELS = textwrap.dedent('''
     import torch
     from torch import nn

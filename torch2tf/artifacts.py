@@ -5,13 +5,13 @@ so a failed or interrupted run never leaves a half artifact where a user (or TF 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from torch2tf.cache import file_digest
 from torch2tf.errors import OutputDirError
 from torch2tf.inputs import embedding_sizes
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
@@ -101,12 +101,7 @@ class StagingDir:
         self._owned.release()
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_of = file_digest  # the manifest's digests are the cache's
 
 
 def write_manifest(directory: Path, info: dict[str, Any], versions: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ import click
 from torch2tf.cli.options import (
     COMMAND_SETTINGS,
     builtins_only_option,
+    cache_options,
     ci_file_options,
     input_options,
     json_option,
@@ -59,6 +60,7 @@ from torch2tf.pipeline.options import ConvertOptions
 @no_localize_option
 @builtins_only_option
 @quantize_options
+@cache_options
 @click.option("--strategy", help="Try only this conversion strategy (a rung of the ladder, as named in report.md, "
                                  "e.g. static-batch) instead of walking the ladder.")
 @click.option("--no-op-check", is_flag=True,
@@ -68,7 +70,8 @@ from torch2tf.pipeline.options import ConvertOptions
 @json_option
 @interruptible
 def convert(model, inputs, input_data, output, force, opset, layout, tflite_layout, output_names, seed, work_dir, tolerances,
-            no_localize, tflite_builtins_only, quantize, strategy, no_op_check, junit, markdown, quiet, as_json):
+            no_localize, tflite_builtins_only, quantize, cache_dir, strategy, no_op_check, junit, markdown, quiet,
+            as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
     \b
@@ -95,7 +98,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, tflite_layo
                              opset=opset, layout=layout, tflite_layout=tflite_layout, seed=seed, work_dir=work_dir,
                              tolerances=list(tolerances),
                              localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
-                             op_check=not no_op_check, strategy=strategy, quantize=quantize,
+                             op_check=not no_op_check, strategy=strategy, quantize=quantize, cache_dir=cache_dir,
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
     try:
         outcome = run_convert(options, on_event=None if quiet else print_event)

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import click
 
+from torch2tf.cache import CACHE_ENV, default_cache_dir
 from torch2tf.errors import InputSpecError
 from torch2tf.pipeline.options import QuantizeOptions
 from torch2tf.specs import parse_input_spec
 
 COMMAND_SETTINGS = {"max_content_width": 100}
+NO_CACHE_ENV = "TORCH2TF_NO_CACHE"
 
 
 class InputSpecParam(click.ParamType):
@@ -73,6 +76,23 @@ def ci_file_options(fn):
         click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path),
                      help="Also append the Markdown report there (e.g. $GITHUB_STEP_SUMMARY)."),
     ])(fn)
+
+
+def cache_options(fn):
+    """--cache-dir and --no-cache, handed to the command as one ``cache_dir: Path | None`` (None: no cache)."""
+    @functools.wraps(fn)
+    def wrapper(*args, cache_dir, no_cache, **kwargs):
+        disabled = no_cache or os.environ.get(NO_CACHE_ENV, "") not in ("", "0")
+        return fn(*args, cache_dir=None if disabled else (cache_dir or default_cache_dir()), **kwargs)
+
+    return _apply([
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help=f"Reuse earlier exports, onnxsim passes and onnx2tf runs kept here (content-addressed; "
+                          f"safe to move or delete). Default: ${CACHE_ENV}, else ~/.cache/torch2tf."),
+        click.option("--no-cache", is_flag=True,
+                     help=f"Export and convert from scratch and keep nothing (also: {NO_CACHE_ENV}=1). Parity is "
+                          "checked again on every run either way."),
+    ])(wrapper)
 
 
 def quantize_options(fn):

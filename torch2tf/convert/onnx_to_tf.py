@@ -17,6 +17,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from torch2tf.cache import Cache, file_digest, onnx_digest
 from torch2tf.errors import ConversionError
 
 DEFAULT_TIMEOUT_S = 1800
@@ -53,24 +54,44 @@ class Onnx2TfResult:
     log_path: Path
 
 
-def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAULT_TIMEOUT_S) -> Onnx2TfResult:
-    """Run onnx2tf in a child process; raise ConversionError with its last meaningful lines."""
+def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAULT_TIMEOUT_S,
+                cache: Cache | None = None) -> Onnx2TfResult:
+    """Run onnx2tf in a child process; raise ConversionError with its last meaningful lines.
+
+    With a ``cache``, a run on the same bytes with the same request and tool versions is not
+    repeated: its output directory is copied back (only successful runs are kept).
+    """
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     log_path = work_dir / "onnx2tf.log"
-    returncode = _run_child(asdict(request), work_dir / "onnx2tf_request.json", log_path, timeout_s)
-    if returncode is None:
-        raise ConversionError(f"onnx2tf did not finish within {timeout_s} s")
     out = Path(request.output_dir)
     stem = Path(request.onnx_path).stem
     result = Onnx2TfResult(out, out / f"{stem}_float32.tflite", out / f"{stem}_float16.tflite", log_path)
+    cache = cache or Cache(None)
+    key = cache.key("onnx2tf", _request_identity(request), ("onnx2tf", "tensorflow", "tf-keras", "onnx"))
+    if cache.fetch("onnx2tf", key, out) is not None:
+        log_path.write_text(f"onnx2tf output taken from the cache (entry {key})\n")
+        return result
+    returncode = _run_child(asdict(request), work_dir / "onnx2tf_request.json", log_path, timeout_s)
+    if returncode is None:
+        raise ConversionError(f"onnx2tf did not finish within {timeout_s} s")
     if returncode != 0:
         raise ConversionError(f"onnx2tf failed: {summarize_log(log_path)}")
     missing = [p.name for p in (out / "saved_model.pb", result.tflite_float32, result.tflite_float16)
                if not p.exists()]
     if missing:
         raise ConversionError(f"onnx2tf finished without writing {', '.join(missing)}: {summarize_log(log_path)}")
+    cache.store("onnx2tf", key, sorted(out.iterdir()))
     return result
+
+
+def _request_identity(request: Onnx2TfRequest) -> dict:
+    """What the output depends on: the request with its files replaced by their content's digest."""
+    identity = asdict(request)
+    del identity["output_dir"]
+    identity["onnx_path"] = [Path(request.onnx_path).name, onnx_digest(Path(request.onnx_path))]
+    identity["calibration"] = {name: file_digest(Path(path)) for name, path in request.calibration.items()}
+    return identity
 
 
 def run_onnx2tf_many(requests: list[Onnx2TfRequest], work_dir: Path,

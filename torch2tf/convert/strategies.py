@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from torch2tf.cache import Cache
 from torch2tf.convert.onnx_to_tf import Onnx2TfRequest, copy_onnx
 from torch2tf.convert.rewrites import apply_rewrites
 from torch2tf.convert.simplify import simplify_in_place
@@ -86,19 +87,20 @@ def kept_layout_inputs(strategy: Strategy, specs: list[TensorSpec]) -> list[str]
 
 
 def prepare_onnx2tf_input(onnx_path: Path, directory: Path, strategy: Strategy,
-                          specs: list[TensorSpec]) -> tuple[Path, list[str]]:
+                          specs: list[TensorSpec], cache: Cache | None = None) -> tuple[Path, list[str]]:
     """The exact graph onnx2tf gets for ``strategy``: a copy, onnxsim'd if asked, then rewritten."""
     source = copy_onnx(onnx_path, directory)
     static = {s.name: [1 if d is None else d for d in s.shape] for s in specs} if strategy.static_batch else None
     if strategy.use_onnxsim:
-        simplify_in_place(source, static)
+        simplify_in_place(source, static, cache=cache)
     return source, apply_rewrites(source)
 
 
 class PreparedGraphs:
     """Graphs already prepared in this run: onnxsim and the rewrites run once per export and preparation."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: Cache | None = None) -> None:
+        self.cache = cache or Cache(None)
         self._done: dict[tuple[str, bool, bool], tuple[Path, list[str]] | ConversionError] = {}
 
     def prepare(self, onnx_path: Path, directory: Path, strategy: Strategy,
@@ -106,7 +108,7 @@ class PreparedGraphs:
         key = (str(onnx_path), strategy.use_onnxsim, strategy.static_batch)
         if key not in self._done:
             try:
-                self._done[key] = prepare_onnx2tf_input(onnx_path, directory, strategy, specs)
+                self._done[key] = prepare_onnx2tf_input(onnx_path, directory, strategy, specs, self.cache)
             except ConversionError as exc:
                 self._done[key] = exc
                 raise

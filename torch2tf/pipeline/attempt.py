@@ -138,7 +138,8 @@ def _convert(attempt: Attempt, ctx: AttemptContext) -> None:
     strategy, directory = attempt.strategy, attempt.directory
     source, attempt.rewrites = ctx.prepared.prepare(attempt.candidate.onnx_path, directory / "onnx", strategy,
                                                     ctx.specs)
-    result = run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", ctx.specs, ctx.seed), directory)
+    result = run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", ctx.specs, ctx.seed), directory,
+                         cache=ctx.prepared.cache)
     raw, raw_inputs = read_raw_signature(result.saved_model_dir)
     inputs, raw_batch = plan_inputs(ctx.specs, raw_inputs, kept_layout_inputs(strategy, ctx.specs))
     first = ctx.samples[0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
+from torch2tf.cache import Cache
 from torch2tf.convert.compatibility import Compatibility, inventory, operators_json
 from torch2tf.convert.strategies import PreparedGraphs
 from torch2tf.errors import UsageError
@@ -67,9 +68,10 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     report = log.report
     loaded = log.run("load", lambda: stages.load(options, arrays))
     report.inputs = [s.to_json() for s in loaded.specs]
-    exported = log.run("export", lambda: stages.export(loaded, options, work))
+    cache = Cache(options.cache_dir)
+    exported = log.run("export", lambda: stages.export(loaded, options, work, cache))
     report.export, report.notes = dict(exported.info), report.notes + exported.notes
-    graphs = PreparedGraphs()
+    graphs = PreparedGraphs(cache)
     checked = log.run("check_onnx", lambda: stages.check_onnx(exported, loaded, options, work, graphs))
     report.outputs = [s.to_json() for s in checked.output_specs]
     try:
@@ -101,6 +103,9 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     truth = log.run("tflite_ops", lambda: tflite_truth(chosen, quantized, options.tflite_builtins_only))
     report.operators += truth.operators
     report.conversion["tflite"] = truth.summaries
+    if cache.used:
+        report.notes.append(f"from the cache ({options.cache_dir}): {', '.join(sorted(set(cache.used)))}; "
+                            "parity checked again on every artifact")
     log.run("write", lambda: write_artifacts(staging, chosen, quantized, strict), describe=lambda _: str(options.output))
     data = report.to_json()
     write_report(staging, data)

@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from torch2tf.binding import CallBinding
+from torch2tf.cache import Cache
 from torch2tf.convert.compatibility import Compatibility, inventory
-from torch2tf.convert.export import ExportRequest, export_onnx, normalize_onnx, written_opset
+from torch2tf.convert.export import ExportRequest, normalize_onnx, written_opset
 from torch2tf.convert.onnx_checks import check_and_infer_shapes
 from torch2tf.convert.strategies import GraphFacts, PreparedGraphs, graph_facts, strategies_for
 from torch2tf.errors import ConversionError
 from torch2tf.inputs import Sample, resolve_input_specs, validation_samples, vocab_sizes
 from torch2tf.model_source import LoadedModel, load_model, run_forward
+from torch2tf.pipeline.export_cache import export_with_cache
 from torch2tf.pipeline.options import ConvertOptions
 from torch2tf.specs import TensorSpec, onnx_output_specs
 
@@ -57,7 +59,8 @@ class Exported:
         if self.exporter == "onnx":
             return f"using {self.info['source']}"
         fell_back = [a for a in self.info["attempts"] if a["status"] != "ok"]
-        return self.exporter + (f" (after {fell_back[0]['exporter']} failed)" if fell_back else "")
+        return (self.exporter + (f" (after {fell_back[0]['exporter']} failed)" if fell_back else "")
+                + (" (from the cache)" if self.info.get("from_cache") else ""))
 
 
 def export_path(work: Path, label: str) -> Path:
@@ -70,7 +73,7 @@ def export_request(loaded: Loaded, path: Path, opset: int, output_names: list[st
     return ExportRequest(loaded.model, loaded.specs, loaded.binding, loaded.samples[0].feeds, path, opset, output_names)
 
 
-def export(loaded: Loaded, options: ConvertOptions, work: Path) -> Exported:
+def export(loaded: Loaded, options: ConvertOptions, work: Path, cache: Cache | None = None) -> Exported:
     model = loaded.model
     if model.kind == "onnx":
         path = normalize_onnx(model.onnx_path, export_path(work, "primary"))
@@ -79,10 +82,11 @@ def export(loaded: Loaded, options: ConvertOptions, work: Path) -> Exported:
     results = {s.name: run_forward(model.module, loaded.binding, s.feeds) for s in loaded.samples}
     names = options.output_names or results[loaded.samples[0].name].names
     torch_outputs = {sample: dict(zip(names, r.values)) for sample, r in results.items()}
-    result = export_onnx(export_request(loaded, export_path(work, "primary"), options.opset, names))
+    result, cached = export_with_cache(export_request(loaded, export_path(work, "primary"), options.opset, names),
+                                       options.model, cache or Cache(None))
     written = written_opset(result.path)
     info = {"exporter": result.exporter, "opset": written, "requested_opset": options.opset,
-            "attempts": result.attempts}
+            "attempts": result.attempts, "from_cache": cached}
     notes = []
     if written != options.opset:
         # The dynamo exporter writes opset 18 at least; onnx's version converter breaks its graphs.

@@ -74,6 +74,24 @@ def run_bench(options: BenchOptions, on_row: Callable[[dict], None] | None = Non
     return result
 
 
+def tflite_vs_onnxruntime(directory: Path, threads: int = 1, rounds: int = 20, target: str = "tflite_float32") -> dict:
+    """Median latency at batch 1 of one TFLite variant against onnxruntime, interleaved, nothing else loaded
+    (the coverage report's speed column)."""
+    manifest = read_manifest(directory)
+    specs = manifest_specs(manifest)
+    path = directory / manifest_tflite_variants(manifest)[target]["path"]
+    runners = {"onnxruntime": (OrtRunner(directory / "model.onnx", threads=threads), None),
+               target: (TfliteRunner(path, *manifest_tflite_bindings(manifest, target), threads=threads), None)}
+    try:
+        timings = _time_runners(runners, make_inputs(specs, 1, seed=0, vocab=manifest_vocab(directory, manifest)),
+                                rounds)
+    finally:
+        for runner, _ in runners.values():
+            runner.close()
+    ort_ms, tflite_ms = (float(np.median(timings[k])) * 1000.0 for k in ("onnxruntime", target))
+    return {"onnxruntime_ms": ort_ms, "tflite_ms": tflite_ms, "ratio": tflite_ms / ort_ms}
+
+
 def _time_runners(runners: dict, feeds: dict[str, np.ndarray], rounds: int) -> dict[str, list[float]]:
     """Warm-up, then rounds in which every runtime runs once in turn."""
     timings: dict[str, list[float]] = {name: [] for name in runners}

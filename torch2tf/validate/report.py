@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from torch2tf.artifacts import refresh_manifest_entries
+from torch2tf.cache import package_versions
 from torch2tf.errors import UsageError
 from torch2tf.validate.markdown import render_markdown
 from torch2tf.workspace import owned_dir
@@ -25,13 +25,7 @@ REPORT_FILES = ("report.json", "report.md")
 
 def tool_versions() -> dict[str, str]:
     """Installed versions, read from package metadata (no heavy import)."""
-    versions = {}
-    for package in VERSIONED_PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
+    return package_versions(VERSIONED_PACKAGES)
 
 
 def report_passed(stages: list[dict], parity: list[dict], regressions: list[dict]) -> bool:

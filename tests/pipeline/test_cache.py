@@ -1,0 +1,77 @@
+"""The conversion cache: a second run of an unchanged model reuses the export, onnxsim and onnx2tf,
+says so, and checks parity again; a changed model, --no-cache or a damaged entry never reuse (slow)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import TINY_MODELS, run_cli
+from torch2tf.cache import Cache
+
+pytestmark = pytest.mark.slow
+CACHED = {"export", "onnxsim", "onnx2tf"}
+
+
+def _convert(model_file, out, cache, *extra):
+    return run_cli("convert", f"{model_file}:build", "-i", "image:Nx3x8x8", "-o", str(out), "--cache-dir", str(cache),
+                   *extra, env={"TORCH2TF_NO_CACHE": ""})
+
+
+def _cache_note(out) -> str:
+    report = json.loads((out / "report.json").read_text())
+    return next((n for n in report["notes"] if n.startswith("from the cache")), "")
+
+
+def test_second_run_reuses_everything_and_checks_parity_again(tiny_models, tmp_path):
+    cache = tmp_path / "cache"
+    first = _convert(tiny_models, tmp_path / "a", cache)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert _cache_note(tmp_path / "a") == "" and {p.name for p in cache.iterdir()} == CACHED
+    second = _convert(tiny_models, tmp_path / "b", cache)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "[export] ok in" in second.stderr and "(from the cache)" in second.stderr
+    note = _cache_note(tmp_path / "b")
+    assert all(kind in note for kind in CACHED) and "parity checked again" in note
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["passed"] and {"onnxruntime", "saved_model", "tflite_float32"} <= {p["target"] for p in report["parity"]}
+    same = [(tmp_path / d / "tflite" / "model_float32.tflite").read_bytes() for d in ("a", "b")]
+    assert same[0] == same[1]
+
+
+def test_changed_weights_or_no_cache_do_not_reuse(tmp_path):
+    cache = tmp_path / "cache"
+    model = tmp_path / "model.py"
+    model.write_text(TINY_MODELS)
+    assert _convert(model, tmp_path / "a", cache).returncode == 0
+    model.write_text(TINY_MODELS.replace("torch.manual_seed(0)", "torch.manual_seed(1)"))
+    changed = _convert(model, tmp_path / "b", cache)
+    assert changed.returncode == 0 and "(from the cache)" not in changed.stderr
+    assert "export" not in _cache_note(tmp_path / "b")
+    off = tmp_path / "off"
+    assert _convert(model, tmp_path / "c", off, "--no-cache").returncode == 0
+    assert not off.exists() and _cache_note(tmp_path / "c") == ""
+
+
+def test_damaged_entry_is_never_a_pass(tiny_models, tmp_path):
+    cache = tmp_path / "cache"
+    assert _convert(tiny_models, tmp_path / "a", cache).returncode == 0
+    for tflite in (cache / "onnx2tf").rglob("*_float32.tflite"):
+        tflite.write_bytes(tflite.read_bytes()[: len(tflite.read_bytes()) // 2])  # truncated on disk
+    again = _convert(tiny_models, tmp_path / "b", cache)
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    first_rung = report["conversion"]["attempts"][0]
+    assert first_rung["status"] != "ok"  # the damaged conversion was caught, not passed
+    assert again.returncode == 0 and report["passed"]  # the next rung converted from scratch
+
+
+def test_unreadable_entries_miss(tmp_path):
+    cache = Cache(tmp_path)
+    source = tmp_path / "file.txt"
+    source.write_text("x")
+    key = Cache.key("kind", {"a": 1}, ())
+    cache.store("kind", key, [source], {"m": 1})
+    assert cache.fetch("kind", key, tmp_path / "out") == {"m": 1} and (tmp_path / "out" / "file.txt").read_text() == "x"
+    (tmp_path / "kind" / key / "entry.json").write_text("{broken")
+    assert cache.fetch("kind", key, tmp_path / "out2") is None
+    assert Cache(None).fetch("kind", key, tmp_path / "out3") is None and cache.used == ["kind"]

@@ -1,0 +1,111 @@
+"""A content-addressed cache of conversion work: exports, onnxsim passes, onnx2tf runs.
+
+An entry is a directory named by the sha256 of everything its content depends on (input bytes,
+options, the installed versions of the tools involved); it is written in a hidden sibling and
+renamed into place, so a reader sees a whole entry or none, and two runs storing the same entry
+at once are both fine. Nothing in an entry is trusted beyond "these tools made these bytes from
+those inputs": parity is always checked again on what comes out of the cache.
+
+The cache lives in ``$TORCH2TF_CACHE_DIR``, else ``$XDG_CACHE_HOME/torch2tf``, else
+``~/.cache/torch2tf``; moving or deleting that directory is always safe.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+CACHE_ENV = "TORCH2TF_CACHE_DIR"
+ENTRY_FILE = "entry.json"
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "torch2tf"
+
+
+def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
+    """Installed versions, read from package metadata (no heavy import)."""
+    versions = {}
+    for package in packages:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def onnx_digest(path: Path) -> str:
+    """The ONNX file and its external data file, if any, as one digest."""
+    parts = [file_digest(path)]
+    data = path.with_name(path.name + ".data")
+    if data.exists():
+        parts.append(file_digest(data))
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class Cache:
+    """``root`` None: disabled (``--no-cache``); every lookup misses and nothing is stored."""
+
+    root: Path | None
+    used: list[str] = field(default_factory=list)  # "export", "onnxsim", "onnx2tf" entries served from the cache
+
+    @staticmethod
+    def key(kind: str, parts: dict[str, Any], packages: tuple[str, ...]) -> str:
+        text = json.dumps({"kind": kind, "parts": parts, "versions": package_versions(("torch2tf", *packages))},
+                          sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def fetch(self, kind: str, key: str, target: Path) -> dict | None:
+        """Copy the entry's files into the directory ``target``; return its metadata, None on a miss."""
+        if self.root is None:
+            return None
+        entry = self.root / kind / key
+        try:
+            meta = json.loads((entry / ENTRY_FILE).read_text())
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(entry / "files", target, dirs_exist_ok=True)
+        except (OSError, ValueError):
+            return None  # absent, or unreadable: the work is simply done again
+        self.used.append(kind)
+        return meta
+
+    def store(self, kind: str, key: str, files: list[Path], meta: dict | None = None) -> None:
+        """Keep copies of ``files`` (files or directories) under the key; a failure to store is not an error."""
+        if self.root is None:
+            return
+        entry = self.root / kind / key
+        if entry.exists():
+            return
+        staging = None
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=entry.parent))
+            for path in files:
+                if path.is_dir():
+                    shutil.copytree(path, staging / "files" / path.name)
+                else:
+                    (staging / "files").mkdir(exist_ok=True)
+                    shutil.copy2(path, staging / "files" / path.name)
+            (staging / ENTRY_FILE).write_text(json.dumps(meta or {}))
+            staging.rename(entry)
+        except OSError:  # a full disk, a read-only cache, or a concurrent run stored it first
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
