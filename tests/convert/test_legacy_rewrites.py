@@ -46,3 +46,28 @@ def test_legacy_softmax_spelled_out_only_where_meanings_differ(rng):
     for got, want in zip(_run(model, feeds), before):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
     assert spell_out_legacy_softmax(caffe2_squeezenet_style()) == ""  # softmax over 1x1 maps: same either way
+
+
+def _pool_model(kernel: int, ceil_mode: int, spatial: int, pads=(0, 0, 0, 0)) -> onnx.ModelProto:
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[kernel, kernel], strides=[kernel, kernel],
+                            ceil_mode=ceil_mode, count_include_pad=1,
+                            pads=list(pads))
+    graph = helper.make_graph([node], "pool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6, spatial, spatial])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_whole_input_average_pool_becomes_global(rng):
+    from torch2tf.convert.rewrites.global_pool import globalize_whole_input_pools
+
+    feeds = {"x": rng.standard_normal((2, 6, 3, 3)).astype(np.float32)}
+    model = _pool_model(kernel=320, ceil_mode=1, spatial=3)  # EfficientNet's pooler: a kernel far past the map
+    before = _run(model, feeds)
+    assert "1 AveragePool" in globalize_whole_input_pools(model)
+    assert [n.op_type for n in model.graph.node] == ["GlobalAveragePool"]
+    np.testing.assert_allclose(_run(model, feeds)[0], before[0], rtol=0, atol=1e-6)
+    for kept in (_pool_model(kernel=2, ceil_mode=1, spatial=3), _pool_model(kernel=3, ceil_mode=0, spatial=3,
+                                                                              pads=(1, 1, 1, 1))):
+        assert globalize_whole_input_pools(kept) == ""  # several windows, or padding counted: not the same op
