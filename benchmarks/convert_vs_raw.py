@@ -55,7 +55,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as raw_dir, tempfile.TemporaryDirectory() as our_dir:
             raw_times.append(timed([sys.executable, "-c", RAW, path, name, repr(shape), raw_dir]))
             ours.append(timed([sys.executable, "-m", "torch2tf", "convert", f"{path}:build", "--input", spec,
-                               "-o", f"{our_dir}/out", "-q"]))
+                               "-o", f"{our_dir}/out", "-q", "--no-cache"]))
     raw, our = statistics.median(raw_times), statistics.median(ours)
     print(f"{args.example} ({spec}): raw export + onnx2tf {raw:.1f} s, torch2tf convert {our:.1f} s, "
           f"ratio {our / raw:.2f}")
