@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "TORCH2TF_CACHE_DIR"
+NO_CACHE_ENV = "TORCH2TF_NO_CACHE"  # set (not "0"): convert without the cache
 ENTRY_FILE = "entry.json"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from torch2tf.errors import ExportError, InputSpecError
 
+SIGNATURE_KEY = "serving_default"  # the signature TF Serving calls, in the SavedModel and the .tflite files
 DTYPES = ("float32", "float16", "int64", "int32", "bool")
 MAX_ROW_ELEMENTS = 2 ** 28  # per input and batch row: 1 GiB of float32, far beyond any model's input
 DYNAMIC_TOKENS = ("N", "batch")

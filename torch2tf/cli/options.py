@@ -7,13 +7,12 @@ from pathlib import Path
 
 import click
 
-from torch2tf.cache import CACHE_ENV, default_cache_dir
+from torch2tf.cache import CACHE_ENV, NO_CACHE_ENV, default_cache_dir
 from torch2tf.errors import InputSpecError
 from torch2tf.pipeline.options import QuantizeOptions
 from torch2tf.specs import parse_input_spec
 
 COMMAND_SETTINGS = {"max_content_width": 100}
-NO_CACHE_ENV = "TORCH2TF_NO_CACHE"
 
 
 class InputSpecParam(click.ParamType):

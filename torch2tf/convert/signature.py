@@ -14,7 +14,7 @@ import numpy as np
 
 from torch2tf.errors import ConversionError
 from torch2tf.native_logs import import_tensorflow
-from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec, channel_last_perm, signature_keys
+from torch2tf.specs import SIGNATURE_KEY, SignaturePlan, TensorBinding, TensorSpec, channel_last_perm, signature_keys
 
 
 def _normalized(name: str) -> str:
@@ -60,7 +60,7 @@ def read_raw_signature(raw_dir: Path) -> tuple[object, dict[str, tuple[tuple, st
 
     try:
         raw = tf.saved_model.load(str(raw_dir))
-        fn = raw.signatures["serving_default"]
+        fn = raw.signatures[SIGNATURE_KEY]
     except Exception as exc:
         raise ConversionError(f"cannot load onnx2tf's SavedModel: {str(exc).splitlines()[0]}") from exc
     specs = fn.structured_input_signature[1]
@@ -72,7 +72,7 @@ def run_raw(raw: object, inputs: list[TensorBinding], feeds: dict[str, np.ndarra
     """Call onnx2tf's signature directly on PyTorch-layout feeds (row by row for a fixed batch)."""
     tf = import_tensorflow()
 
-    fn = raw.signatures["serving_default"]
+    fn = raw.signatures[SIGNATURE_KEY]
     batch = next(iter(feeds.values())).shape[0]
     rows = range(batch) if raw_batch is not None else [slice(None)]
     results: dict[str, list[np.ndarray]] = {}
@@ -94,7 +94,7 @@ def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, s
     """
     tf = import_tensorflow()
 
-    raw_fn = raw.signatures["serving_default"]
+    raw_fn = raw.signatures[SIGNATURE_KEY]
     by_name = {s.name: s for s in specs}
     nhwc = plan.layout == "nhwc"
 
@@ -142,6 +142,6 @@ def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, s
     module.serve = tf.function(serve, input_signature=input_signature)
     try:
         tf.saved_model.save(module, str(out_dir),
-                            signatures={"serving_default": module.serve.get_concrete_function()})
+                            signatures={SIGNATURE_KEY: module.serve.get_concrete_function()})
     except Exception as exc:
         raise ConversionError(f"re-exporting the serving signature failed: {str(exc).splitlines()[0]}") from exc

@@ -17,11 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from torch2tf.errors import ConversionError
-from torch2tf.specs import TensorBinding
+from torch2tf.specs import SIGNATURE_KEY, TensorBinding
 
-SIGNATURE_KEY = "serving_default"
 TRANSPOSE = 39  # BuiltinOperator.TRANSPOSE
-LAYOUTS = ("nhwc", "nchw")
 
 
 def sign_tflite(path: Path, inputs: list[TensorBinding], outputs: list[TensorBinding],

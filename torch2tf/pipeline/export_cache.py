@@ -38,7 +38,6 @@ def export_with_cache(request: ExportRequest, source: str, cache: Cache) -> tupl
 
 def model_fingerprint(source: str, loaded: LoadedModel) -> str | None:
     """A digest of everything the model computes with; None when it cannot be read (no caching then)."""
-    digest = hashlib.sha256()
     path = model_file(source)
     if loaded.kind in ("torchscript", "exported_program"):
         return file_digest(path) if path else None
@@ -46,8 +45,9 @@ def model_fingerprint(source: str, loaded: LoadedModel) -> str | None:
         return None
     import torch
 
+    digest = hashlib.sha256()
     try:
-        for name, tensor in list(loaded.module.state_dict(keep_vars=False).items()):
+        for name, tensor in loaded.module.state_dict().items():
             flat = tensor.detach().cpu().contiguous().reshape(-1)
             digest.update(f"{name}:{flat.dtype}:{tuple(tensor.shape)}".encode())
             digest.update(flat.view(torch.uint8).numpy().tobytes())

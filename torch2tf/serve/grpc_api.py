@@ -11,7 +11,8 @@ import numpy as np
 
 from torch2tf.errors import ServingError
 from torch2tf.native_logs import import_tensorflow
-from torch2tf.serve.registry import SIGNATURE, ModelRegistry
+from torch2tf.serve.registry import ModelRegistry
+from torch2tf.specs import SIGNATURE_KEY
 
 
 def _abort(context, exc: ServingError):
@@ -36,7 +37,7 @@ def predict(registry: ModelRegistry, request, context, limit: int):
     response = predict_pb2.PredictResponse()
     response.model_spec.name = served.name
     response.model_spec.version.value = served.version
-    response.model_spec.signature_name = SIGNATURE
+    response.model_spec.signature_name = SIGNATURE_KEY
     for key, value in outputs.items():
         if not request.output_filter or key in request.output_filter:
             response.outputs[key].CopyFrom(tf.make_tensor_proto(value))

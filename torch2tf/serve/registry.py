@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 from google.protobuf import json_format
 
+from torch2tf.artifacts import manifest_input_keys
 from torch2tf.errors import ServingError, UsageError
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.serve.configs import parse_model_server_config
 from torch2tf.serve.repository import CONTAINER_BASE, PACKAGE_INFO
-
-SIGNATURE = "serving_default"
+from torch2tf.specs import SIGNATURE_KEY
 
 
 def invalid(message: str) -> ServingError:
@@ -114,7 +114,7 @@ class ModelRegistry:
 
         tf = import_tensorflow()
         loaded = tf.saved_model.load(str(path))
-        fn = loaded.signatures[SIGNATURE]
+        fn = loaded.signatures[SIGNATURE_KEY]
         inputs = {n: (spec.shape.as_list(), np.dtype(spec.dtype.as_numpy_dtype).name)
                   for n, spec in fn.structured_input_signature[1].items()}
         proto = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
@@ -166,8 +166,7 @@ class ModelRegistry:
 def _pytorch_names(path: Path, inputs: dict) -> dict[str, str]:
     """Signature input key → PyTorch name, from the version's package info (identity without one)."""
     try:
-        plan = json.loads((path / PACKAGE_INFO).read_text())["signature"]
-        names = {b.get("key") or b["name"]: b["name"] for b in plan["inputs"]}
+        names = {key: name for name, key in manifest_input_keys(json.loads((path / PACKAGE_INFO).read_text())).items()}
     except (OSError, ValueError, KeyError, TypeError):
         names = {}
     return {key: names.get(key, key) for key in inputs}

@@ -37,6 +37,7 @@ from torch2tf.serve.image import (
 )
 from torch2tf.serve.kubernetes import manifests
 from torch2tf.serve.warmup import WARMUP_FILE, write_warmup_requests
+from torch2tf.specs import SIGNATURE_KEY
 from torch2tf.stop import raise_if_stopped
 from torch2tf.workspace import is_safe_name, owned_dir
 
@@ -141,7 +142,7 @@ def check_saved_model(path: Path):
         proto = saved_model_pb2.SavedModel.FromString(path.read_bytes())
     except Exception as exc:  # protobuf's DecodeError, or garbage it cannot even frame
         raise OutputDirError(f"{path} is not a SavedModel: {str(exc).splitlines()[0] if str(exc) else exc}") from exc
-    if not proto.meta_graphs or "serving_default" not in proto.meta_graphs[0].signature_def:
+    if not proto.meta_graphs or SIGNATURE_KEY not in proto.meta_graphs[0].signature_def:
         raise OutputDirError(f"{path} has no serving_default signature: TF Serving could not call it")
     return proto
 
@@ -193,8 +194,7 @@ def write_repository_files(repo: Path, batching: BatchingOptions | None, monitor
         write_text_proto(monitoring_config(), repo / "monitoring.config")
     has_batching = (repo / "batching_parameters.txt").exists()
     has_monitoring = (repo / "monitoring.config").exists()
-    write_config(repo / "Dockerfile", dockerfile(list(models), has_batching, has_monitoring,
-                                                     settings.serving_image))
+    write_config(repo / "Dockerfile", dockerfile(list(models), has_batching, has_monitoring, settings.serving_image))
     write_config(repo / "docker-compose.yml", COMPOSE)
     write_config(repo / ".dockerignore", DOCKERIGNORE)
     write_config(repo / "README.md", readme(models, settings))

@@ -15,6 +15,7 @@ import numpy as np
 
 from torch2tf.errors import ServingError
 from torch2tf.serve.registry import ModelRegistry, invalid
+from torch2tf.specs import SIGNATURE_KEY
 
 ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?P<action>:predict|/metadata)?/?$")
 
@@ -99,8 +100,8 @@ def predict_json(served, body) -> dict:
     """TF Serving's JSON predict API: row ("instances") or columnar ("inputs") in, same style out."""
     if not isinstance(body, dict):
         raise invalid("JSON Value: request must be a JSON object")
-    signature = body.get("signature_name", "serving_default")
-    if signature != "serving_default":
+    signature = body.get("signature_name", SIGNATURE_KEY)
+    if signature != SIGNATURE_KEY:
         raise invalid(f"Serving signature name: \"{signature}\" not found in signature def")
     names = sorted(served.inputs)
     if "instances" in body:

@@ -20,6 +20,7 @@ from torch2tf.artifacts import manifest_input_keys, manifest_specs, manifest_voc
 from torch2tf.errors import EndpointError, UsageError
 from torch2tf.inputs import validation_samples
 from torch2tf.native_logs import import_tensorflow
+from torch2tf.specs import SIGNATURE_KEY
 from torch2tf.validate.parity import check_target, run_samples
 from torch2tf.validate.report import read_report, report_passed, update_report
 from torch2tf.validate.runners import OrtRunner, Runner
@@ -90,7 +91,7 @@ class GrpcRunner(Runner):
         tf = import_tensorflow()
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self.model
-        request.model_spec.signature_name = "serving_default"
+        request.model_spec.signature_name = SIGNATURE_KEY
         if self.version:
             request.model_spec.version.value = self.version
         for name, value in feeds.items():

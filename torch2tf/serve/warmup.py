@@ -9,7 +9,7 @@ from pathlib import Path
 
 from torch2tf.inputs import validation_samples
 from torch2tf.native_logs import import_tensorflow
-from torch2tf.specs import TensorSpec
+from torch2tf.specs import SIGNATURE_KEY, TensorSpec
 
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 
@@ -25,7 +25,7 @@ def write_warmup_requests(path: Path, name: str, specs: list[TensorSpec], keys: 
         for sample in validation_samples(specs, seed, vocab):
             request = predict_pb2.PredictRequest()
             request.model_spec.name = name
-            request.model_spec.signature_name = "serving_default"
+            request.model_spec.signature_name = SIGNATURE_KEY
             for input_name, value in sample.feeds.items():
                 request.inputs[keys[input_name]].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))

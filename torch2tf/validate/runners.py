@@ -14,10 +14,8 @@ from torch2tf.binding import CallBinding
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, InputSpecError
 from torch2tf.model_source import run_forward
 from torch2tf.native_logs import filtered_native_stderr, import_tensorflow, make_interpreter
-from torch2tf.specs import SignaturePlan, TensorBinding
+from torch2tf.specs import SIGNATURE_KEY, SignaturePlan, TensorBinding
 from torch2tf.validate.tflite_ops import read_tflite_ops
-
-SIGNATURE_KEY = "serving_default"
 
 
 class Runner:
@@ -95,7 +93,7 @@ class SavedModelRunner(Runner):
 
         try:
             self._model = tf.saved_model.load(str(saved_model_dir))
-            self._fn = self._model.signatures["serving_default"]
+            self._fn = self._model.signatures[SIGNATURE_KEY]
         except Exception as exc:
             raise ArtifactLoadError(f"cannot load SavedModel {saved_model_dir}: {str(exc).splitlines()[0]}") from exc
         self.input_specs = self._fn.structured_input_signature[1]

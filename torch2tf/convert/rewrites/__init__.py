@@ -17,8 +17,8 @@ from torch2tf.convert.rewrites.legacy_softmax import spell_out_legacy_softmax
 from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
 from torch2tf.convert.rewrites.names import rename_for_tensorflow
 
-REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, fuse_gelu, flatten_index_grids, pad_broadcast_concats, elide_broadcast_expands,
-            expand_bools_as_int, globalize_whole_input_pools, rename_for_tensorflow)
+REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, fuse_gelu, flatten_index_grids, pad_broadcast_concats,
+            elide_broadcast_expands, expand_bools_as_int, globalize_whole_input_pools, rename_for_tensorflow)
 
 
 def apply_rewrites(path: Path) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch2tf.convert.rewrites.graph import GraphIndex
+from torch2tf.convert.rewrites.graph import GraphIndex, replace_node
 
 
 def globalize_whole_input_pools(model: Any) -> str:
@@ -26,10 +26,8 @@ def globalize_whole_input_pools(model: Any) -> str:
     for node in pools:
         if not _covers_whole_input(node, index.shape(node.input[0]), index.shape(node.output[0])):
             continue
-        glob = helper.make_node("GlobalAveragePool", [node.input[0]], list(node.output), name=f"{node.name}_t2tf_global")
-        position = list(model.graph.node).index(node)
-        model.graph.node.remove(node)
-        model.graph.node.insert(position, glob)
+        replace_node(model.graph, node, [helper.make_node("GlobalAveragePool", [node.input[0]], list(node.output),
+                                                          name=f"{node.name}_t2tf_global")])
         replaced += 1
     return f"global pool: {replaced} AveragePool(s) whose one window covers the input → GlobalAveragePool" \
         if replaced else ""

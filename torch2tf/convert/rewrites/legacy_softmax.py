@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.convert.rewrites.graph import GraphIndex
+from torch2tf.convert.rewrites.graph import GraphIndex, replace_node
 
 NEW_MEANING_OPSET = 13
 OPS = ("Softmax", "LogSoftmax", "Hardmax")
 
 
 def spell_out_legacy_softmax(model: Any) -> str:
-    from onnx import helper, numpy_helper
+    from onnx import helper
 
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), NEW_MEANING_OPSET)
     if opset >= NEW_MEANING_OPSET or not any(n.op_type in OPS for n in model.graph.node):
@@ -41,21 +41,16 @@ def spell_out_legacy_softmax(model: Any) -> str:
         stem = f"{node.name or node.output[0]}_t2tf_legacy"
         flat, normalized, target, flat_shape = (f"{stem}_flat", f"{stem}_out", f"{stem}_shape", f"{stem}_flat_shape")
         if all(d is not None for d in shape[1:]):  # constant shapes; -1 takes a dynamic batch along
-            graph.initializer.append(numpy_helper.from_array(np.array([-1, math.prod(shape[axis:])], np.int64), flat_shape))
-            graph.initializer.append(numpy_helper.from_array(np.array([-1, *shape[1:]], np.int64), target))
+            index.add_constant(flat_shape, np.array([-1, math.prod(shape[axis:])], np.int64))
+            index.add_constant(target, np.array([-1, *shape[1:]], np.int64))
             head, shape_nodes = [helper.make_node("Reshape", [node.input[0], flat_shape], [flat], name=f"{stem}_Flat")], []
         else:
             head = [helper.make_node("Flatten", [node.input[0]], [flat], axis=axis, name=f"{stem}_Flatten")]
             shape_nodes = [helper.make_node("Shape", [node.input[0]], [target], name=f"{stem}_Shape")]
-        replacement = [*head, helper.make_node(node.op_type, [flat], [normalized], axis=1, name=f"{stem}_{node.op_type}"),
-                       *shape_nodes,
-                       helper.make_node("Reshape", [normalized, target], list(node.output), name=f"{stem}_Reshape")]
-        position = list(graph.node).index(node)
-        graph.node.remove(node)
-        for offset, new in enumerate(replacement):
-            graph.node.insert(position + offset, new)
+        replace_node(graph, node, [
+            *head, helper.make_node(node.op_type, [flat], [normalized], axis=1, name=f"{stem}_{node.op_type}"),
+            *shape_nodes, helper.make_node("Reshape", [normalized, target], list(node.output), name=f"{stem}_Reshape")])
         rewritten += 1
     if not rewritten:
         return ""
     return f"legacy softmax: {rewritten} opset-{opset} softmax-family op(s) spelled out over the flattened axes"
-
