@@ -51,6 +51,9 @@ def test_changed_weights_or_no_cache_do_not_reuse(tmp_path):
     off = tmp_path / "off"
     assert _convert(model, tmp_path / "c", off, "--no-cache").returncode == 0
     assert not off.exists() and _cache_note(tmp_path / "c") == ""
+    by_env = run_cli("convert", f"{model}:build", "-i", "image:Nx3x8x8", "-o", str(tmp_path / "d"), "--cache-dir",
+                     str(off), env={"TORCH2TF_NO_CACHE": "1"})
+    assert by_env.returncode == 0 and not off.exists()
 
 
 def test_damaged_entry_is_never_a_pass(tiny_models, tmp_path):
@@ -75,3 +78,15 @@ def test_unreadable_entries_miss(tmp_path):
     (tmp_path / "kind" / key / "entry.json").write_text("{broken")
     assert cache.fetch("kind", key, tmp_path / "out2") is None
     assert Cache(None).fetch("kind", key, tmp_path / "out3") is None and cache.used == ["kind"]
+
+
+def test_a_cache_that_cannot_be_written_is_no_error(tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the cache should be")
+    source = tmp_path / "file.txt"
+    source.write_text("x")
+    cache = Cache(blocked)
+    key = Cache.key("kind", {"a": 1}, ())
+    cache.store("kind", key, [source])  # nothing stored, nothing raised
+    assert cache.fetch("kind", key, tmp_path / "out") is None and blocked.read_text().startswith("a file")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
