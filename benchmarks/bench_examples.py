@@ -1,12 +1,13 @@
 #!/usr/bin/env python
-"""Which artifact to ship: every variant of the ResNet and MobileNet examples, measured side by side.
+"""How fast each example's artifacts run against onnxruntime, family by family, measured side by side.
 
-    .venv/bin/python benchmarks/bench_examples.py [--threads 2] [--out out/bench]
+    .venv/bin/python benchmarks/bench_examples.py [--threads 2] [--rounds 60] [--only resnet,mobilenet]
 
-Converts each example with fp32/fp16 plus dynamic-range and full-integer int8 TFLite (calibrated
-on seeded random normalized images: no image set ships with the repository), runs `torch2tf bench`
-and prints size and median latency of every variant as ratios to onnxruntime fp32, and the int8
-top-1 agreement with the fp32 model. Prints ratios; asserts nothing.
+Converts every example (the ResNet and MobileNet ones also with dynamic-range and full-integer int8
+TFLite, calibrated on seeded random normalized images: no image set ships with the repository), runs
+`torch2tf bench` (batch 1; every runtime in blocks of runs in turn, see torch2tf/validate/bench.py)
+and prints each variant's median latency and size as ratios to onnxruntime fp32, then one summary
+row per family. Prints ratios; asserts nothing. `torch2tf bench DIR --profile` says where the time goes.
 """
 from __future__ import annotations
 
@@ -17,37 +18,65 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = {"resnet": ("examples/resnet.py:build", "image:Nx3x224x224"),
-            "mobilenet": ("examples/mobilenet.py:build", "image:Nx3x224x224")}
+# family: (MODEL, --input values, quantize too)
+EXAMPLES = {
+    "resnet": ("examples/resnet.py:build", ["image:Nx3x224x224"], True),
+    "mobilenet": ("examples/mobilenet.py:build", ["image:Nx3x224x224"], True),
+    "segmentation (U-Net)": ("examples/segmentation.py:build", ["image:Nx3x48x48"], False),
+    "transformer": ("examples.transformer:build", ["tokens:Nx32:int64"], False),
+    "bert": ("examples/bert.py:build", ["input_ids:Nx32:int64", "attention_mask:Nx32:int64"], False),
+    "lstm": ("examples/lstm.py:build", ["sequence:Nx20x16"], False),
+}
+QUANTIZE = ["--quantize", "dynamic", "--quantize", "int8", "--calibration", "random"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--only", help="comma-separated family names (the keys before a space), e.g. resnet,lstm")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
     args = parser.parse_args()
-    cli = [sys.executable, "-m", "torch2tf"]
-    for name, (model, spec) in EXAMPLES.items():
-        out = args.out / name
-        subprocess.run([*cli, "convert", model, "--input", spec, "-o", str(out), "--force", "-q", "--quantize",
-                        "dynamic", "--quantize", "int8", "--calibration", "random"], check=True, cwd=ROOT)
-        subprocess.run([*cli, "bench", str(out), "--threads", str(args.threads), "--rounds", str(args.rounds)],
-                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        report = json.loads((out / "report.json").read_text())
-        print(f"\n## {name} ({spec}, batch 1, {args.threads} threads)\n")
-        print("| runtime | size vs ORT fp32 | latency vs ORT fp32 | median ms |")
-        print("|---|---|---|---|")
-        for row in report["benchmark"]["rows"]:
-            size = f"{row['size_vs_onnxruntime']:.2f}" if row["size_vs_onnxruntime"] else "–"
-            print(f"| {row['runtime']} | {size} | {row['latency_vs_onnxruntime']:.2f} | {row['median_ms']:.2f} |")
-        for entry in report["parity"]:
-            if entry["preset"] == "int8":
-                out_entry = entry["outputs"][0] if entry["outputs"] else {}
-                print(f"\n{entry['target']}: top-1 agreement with fp32 {out_entry.get('top1')}, cosine "
-                      f"{out_entry.get('cosine', float('nan')):.4f}, max abs {out_entry.get('max_abs', float('nan')):.3g}"
-                      f" ({'within' if entry['passed'] else 'below'} the int8 preset)")
+    chosen = {k: v for k, v in EXAMPLES.items()
+              if not args.only or k.split(" ")[0] in args.only.split(",")}
+    summary = []
+    for name, (model, specs, quantize) in chosen.items():
+        report = _convert_and_bench(name.split(" ")[0], model, specs, quantize, args)
+        summary.append((name, report))
+    print("\n## Summary: median latency at batch 1 as a ratio to onnxruntime fp32 "
+          f"({args.threads} threads, {args.rounds} runs each)\n")
+    print("| family | TFLite fp32 | TFLite fp16 | int8 (full integer) | int8 top-1 agreement | SavedModel |")
+    print("|---|---|---|---|---|---|")
+    for name, report in summary:
+        ratios = {r["runtime"]: r["latency_vs_onnxruntime"] for r in report["benchmark"]["rows"]}
+        int8 = next((p for p in report["parity"] if p["target"] == "tflite_integer_quant"), None)
+        top1 = int8["outputs"][0].get("top1") if int8 and int8["outputs"] else None
+        print(f"| {name} | {_ratio(ratios.get('tflite_float32'))} | {_ratio(ratios.get('tflite_float16'))} | "
+              f"{_ratio(ratios.get('tflite_integer_quant'))} | {'–' if top1 is None else f'{top1:.2f}'} | "
+              f"{_ratio(ratios.get('saved_model'))} |")
     return 0
+
+
+def _convert_and_bench(name: str, model: str, specs: list[str], quantize: bool, args) -> dict:
+    cli = [sys.executable, "-m", "torch2tf"]
+    out = args.out / name
+    inputs = [a for spec in specs for a in ("--input", spec)]
+    subprocess.run([*cli, "convert", model, *inputs, "-o", str(out), "--force", "-q", "--no-cache",
+                    *(QUANTIZE if quantize else [])], check=True, cwd=ROOT)
+    subprocess.run([*cli, "bench", str(out), "--threads", str(args.threads), "--rounds", str(args.rounds)],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    report = json.loads((out / "report.json").read_text())
+    print(f"\n## {name} ({' '.join(specs)}, batch 1, {args.threads} threads)\n")
+    print("| runtime | size vs ORT fp32 | latency vs ORT fp32 | median ms |")
+    print("|---|---|---|---|")
+    for row in report["benchmark"]["rows"]:
+        size = f"{row['size_vs_onnxruntime']:.2f}" if row["size_vs_onnxruntime"] else "–"
+        print(f"| {row['runtime']} | {size} | {row['latency_vs_onnxruntime']:.2f} | {row['median_ms']:.2f} |")
+    return report
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
 
 
 if __name__ == "__main__":

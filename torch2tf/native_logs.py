@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 
 _CHATTER = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} [\d:. ]+\s+\d+ \S+\.cc:\d+\]|"
                       r"To enable the following instructions|INFO: Created TensorFlow Lite XNNPACK|\s*$)")
@@ -49,11 +50,16 @@ def import_tensorflow():
     return tf
 
 
-def make_interpreter(path: str, threads: int):
-    with filtered_native_stderr():
-        from ai_edge_litert.interpreter import Interpreter
+def make_interpreter(path: str | None, threads: int, content: bytes | None = None, inspect: bool = False):
+    """A LiteRT interpreter (XNNPACK applied as by default); ``inspect`` keeps every intermediate tensor
+    readable after a run (LiteRT's own kernels only: XNNPACK hides what it computes inside a partition)."""
+    with filtered_native_stderr(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LiteRT warns that preserving tensors is for debugging
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        return Interpreter(model_path=path, num_threads=threads)
+        options = {"experimental_preserve_all_tensors": True,
+                   "experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES} if inspect else {}
+        return Interpreter(model_path=path, model_content=content, num_threads=threads, **options)
 
 
 @contextlib.contextmanager

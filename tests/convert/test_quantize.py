@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.artifacts_check import assert_tflite_signatures
+from tests.conftest import REPO
 from torch2tf.cli import main
 
 pytestmark = pytest.mark.slow
@@ -166,7 +167,8 @@ def test_int8_failure_keeps_float_artifacts(small, tmp_path):
 
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["convert", f"{small / 'small.py'}:tagger", "-i", "tokens:Nx6:int64",
-                                       "-o", str(out), "-q", "--quantize", "int8", "--calibration", "random"])
+                                       "-o", str(out), "-q",
+                                       "--quantize", "int8", "--calibration", "random"])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     assert any("int8 quantization failed, float artifacts kept" in n for n in report["notes"])
@@ -191,3 +193,23 @@ def test_bench_produces_every_row(converted, tmp_path, cli_runner):
 def test_bench_bad_batch(converted, cli_runner):
     result = cli_runner.invoke(main, ["bench", str(converted), "--batch", "1,x"])
     assert result.exit_code == 2 and "comma-separated positive integers" in result.output
+
+
+def test_int8_hard_activations_run_on_xnnpack(tmp_path):
+    """The MobileNet example's hardswish/hardsigmoid: fused (HARD_SWISH) in the float file, spelled out in
+    the full-integer one, where LiteRT's own HARD_SWISH/RELU_0_TO_1 int8 kernels split the XNNPACK graph."""
+    from click.testing import CliRunner
+
+    from torch2tf.validate.tflite_ops import read_tflite_ops
+
+    out = tmp_path / "out"
+    model = f"{REPO / 'examples' / 'mobilenet.py'}:build"
+    result = CliRunner().invoke(main, ["convert", model, "-i", "image:Nx3x32x32", "-o", str(out), "-q",
+                                       "--quantize", "int8", "--calibration", "random"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    entry = next(p for p in report["parity"] if p["target"] == "tflite_integer_quant")
+    assert entry["passed"] and entry["outputs"][0]["cosine"] >= 0.99
+    assert "HARD_SWISH" in read_tflite_ops(out / "tflite" / "model_float32.tflite").counts
+    int8_ops = read_tflite_ops(out / "tflite" / "model_integer_quant.tflite").counts
+    assert not {"HARD_SWISH", "RELU_0_TO_1"} & set(int8_ops) and int8_ops["CONV_2D"] >= 10

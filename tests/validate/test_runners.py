@@ -56,9 +56,12 @@ def test_tf_runners_agree_with_onnxruntime(converted, rng, batch):
     feeds = {"image": rng.standard_normal((batch, 3, 8, 8)).astype(np.float32)}
     with OrtRunner(converted / "model.onnx") as ort:
         expected = ort.infer(feeds)["output"]
+        np.testing.assert_array_equal(ort.prepare(feeds)()[0], expected)  # what bench times computes the same
     with SavedModelRunner(converted / "saved_model", plan) as saved:
         np.testing.assert_allclose(saved.infer(feeds)["output"], expected, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(saved.prepare(feeds)()[0], expected, atol=1e-5, rtol=0)
     for precision, atol in (("float32", 1e-5), ("float16", 1e-2)):
         with TfliteRunner(converted / "tflite" / f"model_{precision}.tflite", plan.inputs, tflite_outputs) as tfl:
             assert not tfl.fixed_batch  # a dynamic conversion: resized per batch, not looped
             np.testing.assert_allclose(tfl.infer(feeds)["output"], expected, atol=atol, rtol=0)
+            np.testing.assert_allclose(tfl.prepare(feeds)()[0], expected, atol=atol, rtol=0)

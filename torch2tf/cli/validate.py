@@ -21,7 +21,8 @@ from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.revalidate import revalidate
 from torch2tf.validate.bench import BenchOptions, run_bench
 from torch2tf.validate.directory import ValidateOptions
-from torch2tf.validate.markdown import bench_table, parity_table, summary_line
+from torch2tf.validate.markdown import bench_table, parity_table, profile_table, summary_line
+from torch2tf.validate.profile import run_profile
 
 
 @click.command(context_settings=COMMAND_SETTINGS)
@@ -85,8 +86,15 @@ def validate(directory, input_data, samples, tolerances, baseline, regression_fa
 @click.option("--rounds", type=click.IntRange(min=3), default=20, show_default=True,
               help="Timed runs per runtime (interleaved), after 3 warm-up runs.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Also draw a PNG bar chart (matplotlib).")
+@click.option("--profile", is_flag=True,
+              help="Instead of the latency table: where the time goes, operator by operator — LiteRT and "
+                   "onnxruntime side by side (time, count, share), TRANSPOSE count, ops XNNPACK does not take.")
+@click.option("--profile-target", default="tflite_float32", show_default=True,
+              help="The TFLite variant --profile looks at, e.g. tflite_integer_quant.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Operators per side in the --profile table.")
 @interruptible
-def bench(directory, threads, batches, rounds, plot):
+def bench(directory, threads, batches, rounds, plot, profile, profile_target, top):
     """Latency, throughput and size of every artifact in DIRECTORY, side by side.
 
     Torch eager (when MODEL still loads from here), onnxruntime, the SavedModel and every TFLite
@@ -97,7 +105,11 @@ def bench(directory, threads, batches, rounds, plot):
     Examples:
       torch2tf bench out/ --threads 2 --batch 1,8
       torch2tf bench out/ --plot bench.png
+      torch2tf bench out/ --profile --profile-target tflite_integer_quant
     """
+    if profile:
+        _profile(directory, profile_target, threads, rounds, top)
+        return
     try:
         sizes = tuple(int(b) for b in batches.split(","))
         if any(b < 1 for b in sizes):
@@ -114,3 +126,12 @@ def bench(directory, threads, batches, rounds, plot):
     except Torch2TFError as exc:
         fail(exc)
     click.echo("\n".join(bench_table(result) + [f"- {n}" for n in result["notes"]]))
+
+
+def _profile(directory: Path, target: str, threads: int, rounds: int, top: int) -> None:
+    try:
+        result = run_profile(directory, target=target, threads=threads, rounds=rounds,
+                             on_progress=lambda line: click.echo(f"[profile] {line}", err=True))
+    except Torch2TFError as exc:
+        fail(exc)
+    click.echo("\n".join(profile_table(result, top)))

@@ -1,7 +1,7 @@
 """``torch2tf bench DIR``: latency, throughput and size of every artifact, side by side.
 
-Same inputs for every runtime, thread count fixed, warm-up first, then rounds in which each
-runtime runs once in turn (interleaved, so machine noise hits all alike). Ratios are against
+Same inputs for every runtime, thread count fixed, warm-up first, then blocks of runs per runtime
+in turn (interleaved, so machine noise hits all alike; see _time_runners). Ratios are against
 onnxruntime fp32. Numbers for people: nothing here asserts a timing.
 """
 from __future__ import annotations
@@ -30,6 +30,8 @@ from torch2tf.validate.report import read_report, update_report
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
 
 WARMUP = 3
+BLOCK = 10  # timed runs of one runtime in a row
+PAUSE = 0.05  # seconds before each block: the other runtimes' spinning threads go to sleep
 MAX_BATCH = 4096  # the exporters' dynamic batch range
 MAX_INPUT_BYTES = 1 << 30  # every runtime holds its own copy of the inputs and activations
 
@@ -93,17 +95,34 @@ def tflite_vs_onnxruntime(directory: Path, threads: int = 1, rounds: int = 20, t
 
 
 def _time_runners(runners: dict, feeds: dict[str, np.ndarray], rounds: int) -> dict[str, list[float]]:
-    """Warm-up, then rounds in which every runtime runs once in turn."""
-    timings: dict[str, list[float]] = {name: [] for name in runners}
-    for runner, _ in runners.values():
-        for _ in range(WARMUP):
-            runner.infer(feeds)
-    for _ in range(rounds):
-        for name, (runner, _) in runners.items():
-            start = time.perf_counter()
-            runner.infer(feeds)
-            timings[name].append(time.perf_counter() - start)
-    return timings
+    """Warm-up, then blocks of BLOCK runs per runtime in turn, a pause before each block.
+
+    Not one run each in turn: onnxruntime's and XNNPACK's worker threads spin for a while after a run
+    returns, so the runtime timed next shares the cores with them (on 2 cores the TFLite file timed
+    right after onnxruntime measured 1.7× its time alone). Blocks with a pause time each runtime the way
+    a server calls it, and still spread machine noise over all of them. Each runtime gets the inputs in
+    its own layout and dtypes, made before timing (``Runner.prepare``). Runtimes that linger (TensorFlow
+    keeps the cores busy for a while after a SavedModel call: the U-Net example's TFLite file measured
+    1.0 ms before and up to 3 ms just after) are timed after the others, among themselves."""
+    timings: dict[str, list[float]] = {}
+    first = {name: r for name, (r, _) in runners.items() if not r.lingers}
+    for group in (first, {name: r for name, (r, _) in runners.items() if r.lingers}):
+        calls = {name: runner.prepare(feeds) for name, runner in group.items()}
+        for call in calls.values():
+            for _ in range(WARMUP):
+                call()
+        done = 0
+        while calls and done < rounds:
+            block = min(BLOCK, rounds - done)
+            for name, call in calls.items():
+                time.sleep(PAUSE)
+                call()  # wakes the runtime's sleeping threads; not timed
+                for _ in range(block):
+                    start = time.perf_counter()
+                    call()
+                    timings.setdefault(name, []).append(time.perf_counter() - start)
+            done += block
+    return {name: timings[name] for name in runners}
 
 
 def _rows(runners: dict, timings: dict[str, list[float]], batch: int, on_row) -> list[dict]:

@@ -17,6 +17,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Benchmark", "", f"{bench['threads']} threads, {bench['warmup']} warm-up runs, "
                   f"{bench['rounds']} interleaved rounds; ratios against onnxruntime fp32.", "", *bench_table(bench)]
         lines += [f"- {n}" for n in bench.get("notes", [])]
+    if report.get("profile"):
+        lines += ["", "## Profile", "", *profile_table(report["profile"])]
     lines += ["", "## Stages", "", "| stage | status | seconds | detail |", "|---|---|---|---|"]
     lines += [f"| {s['name']} | {s['status']} | {s['seconds']:.1f} | {s.get('detail', '')} |" for s in report["stages"]]
     lines += _attempts(report)
@@ -74,6 +76,39 @@ def bench_table(result: dict) -> list[str]:
         lines.append(f"| {r['runtime']} | {r['batch']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | "
                      f"{r['throughput']:.1f} | {size} | {r['latency_vs_onnxruntime']:.2f}× | {ratio} |")
     return lines
+
+
+def profile_table(result: dict, top: int = 10) -> list[str]:
+    """The top operators of LiteRT and onnxruntime side by side, then what XNNPACK did not take."""
+    tflite, onnx = result["tflite"], result["onnxruntime"]
+    lines = [f"{result['target']} against onnxruntime fp32: batch {result['batch']}, {result['threads']} threads, "
+             f"median of {result['rounds']} runs per operator. LiteRT: {tflite['operators']} operators, "
+             f"{tflite['transposes']} TRANSPOSE, whole graph {tflite['whole_ms']:.2f} ms (sum of operators "
+             f"{tflite['sum_us'] / 1000:.2f} ms); onnxruntime: {onnx['operators']} nodes, "
+             f"{onnx['transposes']} Transpose, "
+             f"whole graph {_ms(onnx['whole_ms'])} (sum {onnx['sum_us'] / 1000:.2f} ms).", "",
+             "| # | LiteRT op | count | µs | share | alone µs | onnxruntime op | count | µs | share |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for rank in range(min(top, max(len(tflite["ops"]), len(onnx["ops"])))):
+        left = tflite["ops"][rank] if rank < len(tflite["ops"]) else None
+        right = onnx["ops"][rank] if rank < len(onnx["ops"]) else None
+        cells = [f"{left['op']} | {left['count']} | {left['us']:.0f} | {left['share']:.0%} | {left['alone_us']:.0f}"
+                 if left else " | | | | ",
+                 f"{right['op']} | {right['count']} | {right['us']:.0f} | {right['share']:.0%}" if right else " | | | "]
+        lines.append(f"| {rank + 1} | {cells[0]} | {cells[1]} |")
+    xnnpack = tflite["xnnpack"]
+    fallbacks = ", ".join(f"{op}×{n}" for op, n in xnnpack["fallbacks"].items()) or "none"
+    lines += ["", f"- XNNPACK takes {xnnpack['taken']} of {xnnpack['timed']} operators (each tried alone); the whole "
+              f"graph runs in {xnnpack['partitions']} XNNPACK partition(s). Not taken (LiteRT's own kernels): "
+              f"{fallbacks}."]
+    lines += [f"- not timed: {what} ×{n}" for what, n in tflite["not_timed"].items()]
+    lines += ["- LiteRT µs: inside the graph (an operator with one reader: the pair's time less the reader's alone, "
+              "so a PAD that XNNPACK fuses into the next convolution costs ~0); alone µs: the operator by itself."]
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.2f} ms" if value is not None else "–"
 
 
 def _fmt(value: float) -> str:

@@ -23,6 +23,7 @@ class Runner:
 
     name = "runner"
     input_names: list[str] = []
+    lingers = False  # keeps the cores busy for a while after a call returns (bench times it apart)
 
     def __enter__(self) -> Runner:
         return self
@@ -42,6 +43,11 @@ class Runner:
     def infer_impl(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def prepare(self, feeds: dict[str, np.ndarray]):
+        """A call that runs the model on ``feeds`` with what can be done once (layout, dtype) done: what
+        ``bench`` times. This base: the plain ``infer``."""
+        return lambda: self.infer(feeds)
+
 
 class TorchRunner(Runner):
     name = "torch"
@@ -59,12 +65,16 @@ class TorchRunner(Runner):
 class OrtRunner(Runner):
     name = "onnxruntime"
 
-    def __init__(self, onnx_path: Path, threads: int = 0) -> None:
+    def __init__(self, onnx_path: Path, threads: int = 0, profile_prefix: Path | None = None) -> None:
+        """``profile_prefix``: onnxruntime's profiler on; ``session.end_profiling()`` writes its JSON there."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
+        if profile_prefix is not None:
+            options.enable_profiling = True
+            options.profile_file_prefix = str(profile_prefix)
         try:
             self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:
@@ -75,11 +85,16 @@ class OrtRunner(Runner):
     def infer_impl(self, feeds):
         return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
 
+    def prepare(self, feeds):
+        chosen = {n: feeds[n] for n in self.input_names}
+        return lambda: self.session.run(self.output_names, chosen)
+
 
 class SavedModelRunner(Runner):
     """The SavedModel's ``serving_default``, exactly as TF Serving would call it."""
 
     name = "saved_model"
+    lingers = True
 
     def __init__(self, saved_model_dir: Path, plan: SignaturePlan | None = None) -> None:
         """With a ``plan``: feeds by PyTorch name (sent under the signature's keys); with layout nhwc,
@@ -112,6 +127,14 @@ class SavedModelRunner(Runner):
             outputs = {n: _permute(v, self._perms_out.get(n)) for n, v in outputs.items()}
         return outputs
 
+    def prepare(self, feeds):
+        tf = import_tensorflow()
+
+        if self._nhwc:
+            feeds = {n: _permute(v, self._perms_in.get(n)) for n, v in feeds.items()}
+        kwargs = {self._keys.get(n, n): tf.constant(feeds[n]) for n in self.input_names}
+        return lambda: [v.numpy() for v in self._fn(**kwargs).values()]
+
 
 def _permute(value: np.ndarray, perm: list[int] | None) -> np.ndarray:
     return np.transpose(value, perm) if perm else value
@@ -127,9 +150,10 @@ class TfliteRunner(Runner):
     name = "tflite"
 
     def __init__(self, path: Path, inputs: list[TensorBinding], outputs: list[TensorBinding],
-                 threads: int = 2) -> None:
+                 threads: int = 2, inspect: bool = False) -> None:
+        """``inspect``: every intermediate tensor stays readable after a run (no XNNPACK; see make_interpreter)."""
         try:
-            self.interpreter = make_interpreter(str(path), threads)
+            self.interpreter = make_interpreter(str(path), threads, inspect=inspect)
         except Exception as exc:
             raise ArtifactLoadError(f"cannot load TFLite file {path}: {str(exc).splitlines()[0]}") from exc
         self.path = Path(path)
@@ -153,6 +177,33 @@ class TfliteRunner(Runner):
         if self.fixed_batch and batch != 1:
             rows = [self.run_raw({k: v[i:i + 1] for k, v in feeds.items()}) for i in range(batch)]
             return {k: np.concatenate([r[k] for r in rows], axis=0) for k in rows[0]}
+        for index, value in self._native_feeds(feeds):
+            self.interpreter.set_tensor(index, value)
+        try:
+            self.interpreter.invoke()
+        except RuntimeError as exc:
+            raise ArtifactRunError(f"TFLite could not run {self.path.name}: {_first_sentence(exc)}") from exc
+        return {name: _from_tensor_dtype(self.interpreter.get_tensor(d["index"]), d)
+                for name, d in self._out_details.items()}
+
+    def prepare(self, feeds: dict[str, np.ndarray]):
+        """The file's own layout and dtypes made once (what a caller holding NHWC data does); the call sets
+        them, invokes and reads the outputs."""
+        if self.fixed_batch and next(iter(feeds.values())).shape[0] != 1:
+            return super().prepare(feeds)
+        native = self._native_feeds(feeds)
+        outputs = [d["index"] for d in self._out_details.values()]
+
+        def call():
+            for index, value in native:
+                self.interpreter.set_tensor(index, value)
+            self.interpreter.invoke()
+            return [self.interpreter.get_tensor(i) for i in outputs]
+        return call
+
+    def _native_feeds(self, feeds: dict[str, np.ndarray]) -> list[tuple[int, np.ndarray]]:
+        """(tensor index, value in the file's layout and dtype) per input, the interpreter sized for the batch."""
+        batch = next(iter(feeds.values())).shape[0]
         if not self.fixed_batch and self._allocated_batch != batch:
             for b in self.inputs:
                 shape = list(feeds[b.name].shape)
@@ -163,16 +214,12 @@ class TfliteRunner(Runner):
         elif self._allocated_batch is None:
             self._allocate()
             self._allocated_batch = batch
+        native = []
         for b in self.inputs:
             detail = self._tflite_input(b)
             value = np.transpose(feeds[b.name], b.perm) if b.perm else feeds[b.name]
-            self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(_to_tensor_dtype(value, detail)))
-        try:
-            self.interpreter.invoke()
-        except RuntimeError as exc:
-            raise ArtifactRunError(f"TFLite could not run {self.path.name}: {_first_sentence(exc)}") from exc
-        return {name: _from_tensor_dtype(self.interpreter.get_tensor(d["index"]), d)
-                for name, d in self._out_details.items()}
+            native.append((detail["index"], np.ascontiguousarray(_to_tensor_dtype(value, detail))))
+        return native
 
     def infer_impl(self, feeds):
         raw = self.run_raw(feeds)
