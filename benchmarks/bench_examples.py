@@ -3,7 +3,8 @@
 
     .venv/bin/python benchmarks/bench_examples.py [--threads 2] [--rounds 60] [--only resnet,mobilenet]
 
-Converts every example (the ResNet and MobileNet ones also with dynamic-range and full-integer int8
+Converts every example and three nets of families no example covers (ConvNeXt, ViT-tiny, GRU:
+benchmarks/family_models.py) (the ResNet and MobileNet ones also with dynamic-range and full-integer int8
 TFLite, calibrated on seeded random normalized images: no image set ships with the repository), runs
 `torch2tf bench` (batch 1; every runtime in blocks of runs in turn, see torch2tf/validate/bench.py)
 and prints each variant's median latency and size as ratios to onnxruntime fp32, then one summary
@@ -26,6 +27,10 @@ EXAMPLES = {
     "transformer": ("examples.transformer:build", ["tokens:Nx32:int64"], False),
     "bert": ("examples/bert.py:build", ["input_ids:Nx32:int64", "attention_mask:Nx32:int64"], False),
     "lstm": ("examples/lstm.py:build", ["sequence:Nx20x16"], False),
+    # families no example covers (benchmarks/family_models.py)
+    "convnext": ("benchmarks/family_models.py:convnext_style", ["image:Nx3x128x128"], False),
+    "vit-tiny": ("benchmarks/family_models.py:vit_tiny", ["image:Nx3x64x64"], False),
+    "gru": ("benchmarks/family_models.py:gru_tagger", ["tokens:Nx24:int64"], False),  # 32 steps = 32 hidden: README
 }
 QUANTIZE = ["--quantize", "dynamic", "--quantize", "int8", "--calibration", "random"]
 

@@ -134,8 +134,9 @@ def render(rows: list[Row], seconds: float, jobs: int) -> tuple[str, str]:
     lines = ["# Architecture coverage", "", "Written by `make coverage` (scripts/coverage.py) from tests/corpus/corpus.toml: "
              "transformers classes with tiny configs and seeded random weights, converted with the CLI as users run "
              "it. *Converted* means the SavedModel and TFLite fp32 match onnxruntime within the fp32 preset. "
-             "The latency column is TFLite fp32 / onnxruntime median at batch 1 on one thread (30 interleaved "
-             "rounds, measured after all conversions, one model at a time).", "",
+             "The latency column is TFLite fp32 / onnxruntime median at batch 1 on one thread (30 runs each, "
+             "in blocks as `torch2tf bench` times them, measured after all conversions, one model at a time).",
+             "",
              f"**{summary}**", "",
              "| model | family | form | result | exporter | strategy | batch | TFLite | SavedModel max abs | "
              "TFLite fp32 max abs | TFLite fp32 / ORT latency | seconds | reason |",

@@ -78,3 +78,76 @@ def test_hard_activations_spelled_out_compute_the_same(rng):
     assert not {n.op_type for n in model.graph.node} & {"HardSwish", "HardSigmoid"}
     np.testing.assert_allclose(_run(model, {"x": x})[0], before[0], rtol=1e-6, atol=1e-6)
     assert spell_out_hard_activations(model) == ""
+
+
+def _group_norm_graph(groups: int, scale: str, bias: str) -> onnx.ModelProto:
+    return onnx.parser.parse_model(f'''
+        <ir_version: 8, opset_import: ["" : 18]>
+        g (float[N, 6, 5, 7] x) => (float[N, 6, 5, 7] y) {{
+            to3d = Constant <value = int64[3] {{0, {groups}, -1}}> ()
+            flat = Reshape(x, to3d)
+            scale = Constant <value = float[{groups}] {{{scale}}}> ()
+            bias = Constant <value = float[{groups}] {{{bias}}}> ()
+            normed = InstanceNormalization <epsilon = 0.001> (flat, scale, bias)
+            back = Shape(x)
+            y = Reshape(normed, back)
+        }}''')
+
+
+def test_group_norm_kept_four_d_computes_the_same(rng):
+    from torch2tf.convert.rewrites.group_norm import flatten_group_norms
+
+    x = (rng.standard_normal((2, 6, 5, 7)) * 3 + 1).astype(np.float32)
+    for groups, scale, bias in ((3, "1.0, 1.0, 1.0", "0.0, 0.0, 0.0"), (2, "0.5, 2.0", "0.1, -0.3"),
+                                (6, "1, 2, 3, 4, 5, 6", "0, 0, 0, 0, 0, 1")):
+        model = _group_norm_graph(groups, scale, bias)
+        before = _run(model, {"x": x})
+        assert "1 Reshape/InstanceNormalization/Reshape" in flatten_group_norms(model)
+        onnx.checker.check_model(model)
+        ops = {n.op_type for n in model.graph.node}
+        assert not ops & {"Reshape", "InstanceNormalization", "Shape"}, ops  # nothing leaves the 4-D layout
+        np.testing.assert_allclose(_run(model, {"x": x})[0], before[0], rtol=1e-5, atol=1e-5)
+
+
+def test_instance_norm_of_other_shapes_left_alone():
+    from torch2tf.convert.rewrites.group_norm import flatten_group_norms
+
+    plain = onnx.parser.parse_model('''
+        <ir_version: 8, opset_import: ["" : 18]>
+        g (float[N, 6, 5] x) => (float[N, 6, 5] y) {
+            scale = Constant <value = float[6] {1, 1, 1, 1, 1, 1}> ()
+            bias = Constant <value = float[6] {0, 0, 0, 0, 0, 0}> ()
+            y = InstanceNormalization(x, scale, bias)
+        }''')
+    assert flatten_group_norms(plain) == ""  # a real 3-D instance norm: not a group norm in disguise
+
+
+def test_large_depthwise_tiles_compute_the_same(rng):
+    from onnx import TensorProto, helper, numpy_helper
+
+    from torch2tf.convert.rewrites.large_depthwise import tile_large_depthwise
+
+    cases = (((7, 7), [3, 3, 3, 3], True), ((9, 6), [4, 1, 4, 4], False), ((5, 5), [2, 2, 2, 2], True))
+    for kernel, pads, bias in cases:
+        weight = rng.standard_normal((6, 1, *kernel)).astype(np.float32)
+        inputs = ["x", "w", "b"] if bias else ["x", "w"]
+        conv = helper.make_node("Conv", inputs, ["y"], group=6, kernel_shape=list(kernel), pads=pads)
+        initializers = [numpy_helper.from_array(weight, "w")]
+        if bias:
+            initializers.append(numpy_helper.from_array(rng.standard_normal(6).astype(np.float32), "b"))
+        graph = helper.make_graph([conv], "dw", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6, 11, 13])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6, 11, 13])],
+                                  initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        x = rng.standard_normal((2, 6, 11, 13)).astype(np.float32)
+        before = _run(model, {"x": x})
+        note = tile_large_depthwise(model)
+        if max(kernel) <= 5:
+            assert note == ""  # XNNPACK runs it in one pass already
+            continue
+        assert "1 depthwise Conv(s) wider than 5×5" in note
+        onnx.checker.check_model(model)
+        sides = [list(numpy_helper.to_array(i).shape[2:]) for i in model.graph.initializer
+                 if i.name.endswith("_weight")]
+        assert sides and all(max(side) <= 5 for side in sides)
+        np.testing.assert_allclose(_run(model, {"x": x})[0], before[0], rtol=1e-5, atol=1e-5)

@@ -90,3 +90,17 @@ def test_a_cache_that_cannot_be_written_is_no_error(tmp_path):
     cache.store("kind", key, [source])  # nothing stored, nothing raised
     assert cache.fetch("kind", key, tmp_path / "out") is None and blocked.read_text().startswith("a file")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_quantized_variant_reused_with_the_same_calibration(tiny_models, tmp_path):
+    cache = tmp_path / "cache"
+    quantize = ("--quantize", "int8", "--calibration", "random")
+    assert _convert(tiny_models, tmp_path / "a", cache, *quantize).returncode == 0
+    assert len(list((cache / "onnx2tf").iterdir())) == 2  # the float conversion and the int8 one
+    second = _convert(tiny_models, tmp_path / "b", cache, *quantize)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "onnx2tf ×2" in _cache_note(tmp_path / "b")  # both taken from the cache
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert next(p for p in report["parity"] if p["target"] == "tflite_integer_quant")["passed"]  # checked again
+    same = [(tmp_path / d / "tflite" / "model_integer_quant.tflite").read_bytes() for d in ("a", "b")]
+    assert same[0] == same[1]

@@ -59,7 +59,9 @@ def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAUL
     """Run onnx2tf in a child process; raise ConversionError with its last meaningful lines.
 
     With a ``cache``, a run on the same bytes with the same request and tool versions is not
-    repeated: its output directory is copied back (only successful runs are kept).
+    repeated: its output directory is copied back (only successful runs are kept). onnx2tf rewrites
+    the ONNX file it is given, so it gets a copy: the caller's file stays what the key was made of
+    (a quantizing run after a cached float one would otherwise copy different bytes than after a real one).
     """
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +74,9 @@ def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAUL
     if cache.fetch("onnx2tf", key, out) is not None:
         log_path.write_text(f"onnx2tf output taken from the cache (entry {key})\n")
         return result
-    returncode = _run_child(asdict(request), work_dir / "onnx2tf_request.json", log_path, timeout_s)
+    private = copy_onnx(Path(request.onnx_path), work_dir / "onnx2tf-input")
+    returncode = _run_child(dict(asdict(request), onnx_path=str(private)), work_dir / "onnx2tf_request.json", log_path,
+                            timeout_s)
     if returncode is None:
         raise ConversionError(f"onnx2tf did not finish within {timeout_s} s")
     if returncode != 0:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from torch2tf.cache import Cache
 from torch2tf.convert.onnx_to_tf import copy_onnx, run_onnx2tf
 from torch2tf.convert.rewrites import INT8_REWRITES, apply_rewrites
 from torch2tf.convert.strategies import RequestExtras, Strategy, onnx2tf_request
@@ -99,8 +100,9 @@ def _images(folder: Path, specs: list[TensorSpec], options: QuantizeOptions) -> 
 
 def quantize(onnx2tf_input: Path, work_dir: Path, mode: str, options: QuantizeOptions, strategy: Strategy,
              specs: list[TensorSpec], input_perms: dict[str, list[int] | None],
-             calibration: dict[str, np.ndarray] | None, seed: int) -> dict[str, Path]:
-    """Run the quantizing onnx2tf conversion; return {target: .tflite path}. Raises ConversionError."""
+             calibration: dict[str, np.ndarray] | None, seed: int, cache: Cache | None = None) -> dict[str, Path]:
+    """Run the quantizing onnx2tf conversion (once per graph, calibration and versions with a ``cache``);
+    return {target: .tflite path}. Raises ConversionError."""
     directory = work_dir / f"quantize-{mode}"
     source = copy_onnx(onnx2tf_input, directory / "onnx")
     calibration_files = {}
@@ -112,7 +114,7 @@ def quantize(onnx2tf_input: Path, work_dir: Path, mode: str, options: QuantizeOp
             np.save(path, np.ascontiguousarray(np.transpose(array, perm) if perm else array).astype(np.float32))
             calibration_files[name] = str(path)
     extras = RequestExtras(quantize=mode, calibration=calibration_files)
-    run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", specs, seed, extras), directory)
+    run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", specs, seed, extras), directory, cache=cache)
     key = "int8-io" if mode == "int8" and options.int8_io else mode
     produced = {}
     for target, suffix in VARIANTS[key]:

@@ -8,6 +8,7 @@ where they differ.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +97,8 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     quantized = Quantized()
     if options.quantize is not None:
         quantized = log.run("quantize", lambda: quantize_stage(options.quantize, chosen, loaded, checked.output_specs,
-                                                               work, options.seed, tolerances, options.tflite_layout))
+                                                               work, options.seed, tolerances, options.tflite_layout,
+                                                               cache))
         report.parity += quantized.parity
         report.notes += quantized.notes
     strict = bool(options.quantize and options.quantize.strict)
@@ -104,7 +106,9 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     report.operators += truth.operators
     report.conversion["tflite"] = truth.summaries
     if cache.used:
-        report.notes.append(f"from the cache ({options.cache_dir}): {', '.join(sorted(set(cache.used)))}; "
+        kinds = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
+        report.notes.append(f"from the cache ({options.cache_dir}): "
+                            f"{', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
                             "parity checked again on every artifact")
     log.run("write", lambda: write_artifacts(staging, chosen, quantized, strict), describe=lambda _: str(options.output))
     data = report.to_json()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from torch2tf.cache import Cache
 from torch2tf.convert.quantize import QuantizeOptions, load_calibration, quantize
 from torch2tf.convert.tflite_signature import sign_tflite
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
@@ -34,8 +35,10 @@ class Quantized:
 
 
 def quantize_stage(options: QuantizeOptions, chosen: Attempt, loaded: Loaded, output_specs: list[TensorSpec],
-                   work: Path, seed: int, tolerances: Tolerances, layout: str = "nhwc") -> Quantized:
-    """Each quantized variant is written, signed like the float files (``layout``) and checked."""
+                   work: Path, seed: int, tolerances: Tolerances, layout: str = "nhwc",
+                   cache: Cache | None = None) -> Quantized:
+    """Each quantized variant is written (or taken from the ``cache``: same graph, calibration data and
+    versions), signed like the float files (``layout``) and checked."""
     result = Quantized()
     calibration = None
     if "int8" in options.modes:
@@ -45,7 +48,7 @@ def quantize_stage(options: QuantizeOptions, chosen: Attempt, loaded: Loaded, ou
     for mode in options.modes:
         try:
             result.files.update(quantize(chosen.onnx2tf_input, work, mode, options, chosen.strategy, loaded.specs,
-                                         perms, calibration.arrays if calibration else None, seed))
+                                         perms, calibration.arrays if calibration else None, seed, cache))
         except ConversionError as exc:
             result.failures.append(mode)
             result.notes.append(f"{mode} quantization failed, float artifacts kept: {exc.message}")

@@ -86,7 +86,8 @@ def profile_table(result: dict, top: int = 10) -> list[str]:
              f"{tflite['transposes']} TRANSPOSE, whole graph {tflite['whole_ms']:.2f} ms (sum of operators "
              f"{tflite['sum_us'] / 1000:.2f} ms); onnxruntime: {onnx['operators']} nodes, "
              f"{onnx['transposes']} Transpose, "
-             f"whole graph {_ms(onnx['whole_ms'])} (sum {onnx['sum_us'] / 1000:.2f} ms).", "",
+             f"whole graph {onnx['whole_ms']:.2f} ms (sum {onnx['sum_us'] / 1000:.2f} ms, profiler on). "
+             f"Whole graphs: {result['ratio']:.2f}× onnxruntime.", "",
              "| # | LiteRT op | count | µs | share | alone µs | onnxruntime op | count | µs | share |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for rank in range(min(top, max(len(tflite["ops"]), len(onnx["ops"])))):
@@ -105,10 +106,6 @@ def profile_table(result: dict, top: int = 10) -> list[str]:
     lines += ["- LiteRT µs: inside the graph (an operator with one reader: the pair's time less the reader's alone, "
               "so a PAD that XNNPACK fuses into the next convolution costs ~0); alone µs: the operator by itself."]
     return lines
-
-
-def _ms(value: float | None) -> str:
-    return f"{value:.2f} ms" if value is not None else "–"
 
 
 def _fmt(value: float) -> str:

@@ -5,8 +5,8 @@ times every node of its optimized graph. LiteRT's pip interpreter has no per-ope
 each operator of the .tflite file is cut out as a one-operator model (see op_models), fed the values
 it saw in a full run, and timed alone on the kernels the full model uses; whether XNNPACK takes an
 operator is read from that model's interpreter (a delegated operator becomes a delegate node). The
-sum of the per-operator medians is printed beside the whole graph's median, so what isolation adds
-(a call per operator) is in plain sight.
+sum of the per-operator medians is printed beside the whole graph's median (timed as ``bench`` times,
+profilers off), so what isolation adds or misses is in plain sight.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from torch2tf.artifacts import (
 from torch2tf.errors import ArtifactRunError, UsageError
 from torch2tf.inputs import make_inputs
 from torch2tf.native_logs import filtered_native_stderr, make_interpreter
-from torch2tf.validate.bench import WARMUP
+from torch2tf.validate.bench import WARMUP, tflite_vs_onnxruntime
 from torch2tf.validate.op_models import OpModel, op_models
 from torch2tf.validate.report import read_report, update_report
 from torch2tf.validate.runners import OrtRunner, TfliteRunner
@@ -48,8 +48,10 @@ def run_profile(directory: Path, target: str = "tflite_float32", threads: int = 
     path = directory / variants[target]["path"]
     tflite = profile_tflite(path, *manifest_tflite_bindings(manifest, target), feeds, threads, rounds, on_progress)
     onnx = profile_onnxruntime(directory / "model.onnx", feeds, threads, rounds)
+    whole = tflite_vs_onnxruntime(directory, threads=threads, rounds=rounds, target=target)  # profilers off
+    tflite["whole_ms"], onnx["whole_ms"] = whole["tflite_ms"], whole["onnxruntime_ms"]
     result = {"target": target, "threads": threads, "rounds": rounds, "warmup": WARMUP, "batch": 1,
-              "tflite": tflite, "onnxruntime": onnx}
+              "ratio": whole["ratio"], "tflite": tflite, "onnxruntime": onnx}
     report["profile"] = result
     update_report(directory, report)
     return result
@@ -64,7 +66,7 @@ def profile_tflite(path: Path, inputs, outputs, feeds: dict[str, np.ndarray], th
     shapes = {d["index"]: [int(x) for x in d["shape"]] for d in interpreter.get_tensor_details()}
     models = op_models(path, shapes)
     values = {i: interpreter.get_tensor(i) for i in {i for op in models for i in op.inputs}}
-    whole = _whole_graph(path, inputs, outputs, feeds, threads, rounds)
+    partitions = _xnnpack_partitions(path, inputs, outputs, feeds, threads)
     alone, delegated = {}, {}
     for n, op in enumerate(models):
         if on_progress and n % 25 == 0:
@@ -84,10 +86,10 @@ def profile_tflite(path: Path, inputs, outputs, feeds: dict[str, np.ndarray], th
     for row in ops:
         row["alone_us"] = per_type_alone[row["op"]]
     fallbacks = Counter(op.op_type for op in models if op.index in delegated and not delegated[op.index])
-    return {"ops": ops, "operators": len(models), "sum_us": sum(o["us"] for o in ops), "whole_ms": whole["ms"],
+    return {"ops": ops, "operators": len(models), "sum_us": sum(o["us"] for o in ops),
             "transposes": sum(1 for op in models if op.op_type == "TRANSPOSE"),
             "xnnpack": {"taken": sum(delegated.values()), "timed": len(alone),
-                        "fallbacks": dict(fallbacks.most_common()), "partitions": whole["partitions"]},
+                        "fallbacks": dict(fallbacks.most_common()), "partitions": partitions},
             "not_timed": dict(Counter(f"{op.op_type} ({op.why_not})" for op in models if op.index not in alone))}
 
 
@@ -105,17 +107,11 @@ def _in_context(models: list[OpModel], alone: dict[int, float], values, threads:
     return result
 
 
-def _whole_graph(path: Path, inputs, outputs, feeds, threads: int, rounds: int) -> dict:
+def _xnnpack_partitions(path: Path, inputs, outputs, feeds, threads: int) -> int:
+    """How many pieces XNNPACK runs the whole graph in (each a delegate node after delegation)."""
     runner = TfliteRunner(path, inputs, outputs, threads=threads)
-    for _ in range(WARMUP):
-        runner.infer(feeds)
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        runner.infer(feeds)
-        times.append(time.perf_counter() - start)
-    partitions = sum(1 for op in runner.interpreter._get_ops_details() if op["op_name"] == "DELEGATE")
-    return {"ms": float(np.median(times)) * 1000.0, "partitions": partitions}
+    runner.infer(feeds)
+    return sum(1 for op in runner.interpreter._get_ops_details() if op["op_name"] == "DELEGATE")
 
 
 def _time_cut(content: bytes, feeds: list[int], values: dict[int, np.ndarray], threads: int,
@@ -153,7 +149,6 @@ def profile_onnxruntime(onnx_path: Path, feeds: dict[str, np.ndarray], threads: 
 
 def _ort_summary(events: list[dict], rounds: int) -> dict:
     node_times, node_types = defaultdict(list), {}
-    runs = [e["dur"] for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
     for event in events:
         if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time"):
             node_times[event["name"]].append(event["dur"])
@@ -164,7 +159,6 @@ def _ort_summary(events: list[dict], rounds: int) -> dict:
         per_type[node_types[name]] = (us + float(np.median(durations[-rounds:])), count + 1)
     ops = _table(per_type)
     return {"ops": ops, "operators": len(node_times), "sum_us": sum(o["us"] for o in ops),
-            "whole_ms": float(np.median(runs[-rounds:])) / 1000.0 if runs else None,
             "transposes": sum(1 for t in node_types.values() if t == "Transpose")}
 
 

@@ -12,8 +12,10 @@ from torch2tf.convert.rewrites.broadcast_concat import pad_broadcast_concats
 from torch2tf.convert.rewrites.expand_elision import elide_broadcast_expands
 from torch2tf.convert.rewrites.gelu import fuse_gelu
 from torch2tf.convert.rewrites.global_pool import globalize_whole_input_pools
+from torch2tf.convert.rewrites.group_norm import flatten_group_norms
 from torch2tf.convert.rewrites.hard_activations import spell_out_hard_activations
 from torch2tf.convert.rewrites.index_grid import flatten_index_grids
+from torch2tf.convert.rewrites.large_depthwise import tile_large_depthwise
 from torch2tf.convert.rewrites.legacy_softmax import spell_out_legacy_softmax
 from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
 from torch2tf.convert.rewrites.names import rename_for_tensorflow
@@ -21,20 +23,21 @@ from torch2tf.convert.rewrites.nonnegative_pool import zero_pad_nonnegative_pool
 
 REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, fuse_gelu, flatten_index_grids, pad_broadcast_concats,
             elide_broadcast_expands, expand_bools_as_int, globalize_whole_input_pools, zero_pad_nonnegative_pools,
-            rename_for_tensorflow)
+            flatten_group_norms, tile_large_depthwise, rename_for_tensorflow)
 
 
 # Only for the full-integer int8 conversion (its kernels differ from the float ones).
 INT8_REWRITES = (spell_out_hard_activations,)
 
 
-def apply_rewrites(path: Path, rewrites: tuple = REWRITES) -> list[str]:
-    """Rewrite the ONNX file at ``path`` in place; return a line per rewrite that changed something."""
+def apply_rewrites(path: Path, rewrites: tuple | None = None) -> list[str]:
+    """Rewrite the ONNX file at ``path`` in place (``rewrites``: REWRITES as it is at call time);
+    return a line per rewrite that changed something."""
     import onnx
 
     model = onnx.load(str(path))
     notes = []
-    for rewrite in rewrites:
+    for rewrite in REWRITES if rewrites is None else rewrites:
         note = rewrite(model)
         if note:
             notes.append(note)
