@@ -89,3 +89,5 @@ def test_bench_profile_prints_both_runtimes(converted, tmp_path, cli_runner):
     assert cli_runner.invoke(main, ["validate", str(out), "-q"]).exit_code == 0  # the manifest stays consistent
     bad = cli_runner.invoke(main, ["bench", str(out), "--profile", "--profile-target", "tflite_int4"])
     assert bad.exit_code == 2 and "tflite_float16, tflite_float32" in bad.output
+    batched = cli_runner.invoke(main, ["bench", str(out), "--profile", "--batch", "1,8"])
+    assert batched.exit_code == 2 and "--profile runs at batch 1" in batched.output

@@ -84,7 +84,7 @@ def validate(directory, input_data, samples, tolerances, baseline, regression_fa
               help="Threads for every runtime (torch, onnxruntime, TensorFlow, TFLite).")
 @click.option("--batch", "batches", default="1", show_default=True, help="Comma-separated batch sizes, e.g. 1,8.")
 @click.option("--rounds", type=click.IntRange(min=3), default=20, show_default=True,
-              help="Timed runs per runtime (interleaved), after 3 warm-up runs.")
+              help="Timed runs per runtime (in blocks of 10, the runtimes in turn), after 3 warm-up runs.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Also draw a PNG bar chart (matplotlib).")
 @click.option("--profile", is_flag=True,
               help="Instead of the latency table: where the time goes, operator by operator — LiteRT and "
@@ -108,6 +108,8 @@ def bench(directory, threads, batches, rounds, plot, profile, profile_target, to
       torch2tf bench out/ --profile --profile-target tflite_integer_quant
     """
     if profile:
+        if batches != "1" or plot:
+            raise click.UsageError("--profile runs at batch 1 and draws nothing: drop --batch and --plot")
         _profile(directory, profile_target, threads, rounds, top)
         return
     try:
