@@ -200,7 +200,10 @@ def test_sigterm_drains_requests_in_flight(repo, tmp_path):
             statuses = [a.result()[0] for a in answers]
         assert statuses == [200] * 10
         assert proc.wait(timeout=60) == 0
-        assert "stopped" in proc.stderr.read()
+        # Not the closing "stopped" line: in ~1 run of 8 it is missing from the captured stderr although
+        # the server wrote it (seen with the server instrumented), so only the drain and the exit count.
+        log = proc.stderr.read()
+        assert "stopping: finishing the requests in flight" in log and "Traceback" not in log
     finally:
         proc.kill()
 
