@@ -1,4 +1,4 @@
 """``python -m torch2tf``: the same command line as ``torch2tf``."""
-from torch2tf.cli import main
+from torch2tf.cli import entry
 
-main()
+entry()

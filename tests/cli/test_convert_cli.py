@@ -1,6 +1,7 @@
 """The CLI contract: help, exit codes, one clear line per bad input, nothing left behind."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 from torch2tf.cli import main
 
 
@@ -22,6 +23,20 @@ def test_help_is_fast_and_imports_no_framework():
     assert "convert" in proc.stdout
     assert "HEAVY []" in proc.stdout
     assert elapsed < 1.0, f"torch2tf --help took {elapsed:.2f}s"
+
+
+@pytest.mark.slow
+def test_the_program_exits_with_its_code_and_every_line(tiny_models, tmp_path):
+    """``python -m torch2tf`` leaves past torch's and TensorFlow's native teardown (os._exit, ~1.5 s):
+    the exit code, the last line on stderr and the JSON on stdout still come out whole."""
+    out = tmp_path / "out"
+    ok = run_cli("convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "-o", str(out), "--json")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert ok.stderr.rstrip().splitlines()[-1] == f"parity holds; report: {out / 'report.md'}"
+    assert json.loads(ok.stdout)["passed"] is True
+    failed = run_cli("convert", f"{tiny_models}:strict", "--input", "x:Nx7", "-o", str(tmp_path / "bad"))
+    assert failed.returncode == 1
+    assert failed.stderr.rstrip().splitlines()[-1].startswith("error: forward() raised RuntimeError")
 
 
 def test_convert_help_explains_every_option(cli_runner):

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import TINY_MODELS
-from torch2tf.convert.onnx_to_tf import _child_env, offline_prefix
+from torch2tf.convert.children import child_env, offline_prefix
 
 
 def test_onnxruntime_telemetry_is_off_everywhere():
@@ -17,7 +17,7 @@ def test_onnxruntime_telemetry_is_off_everywhere():
     import torch2tf  # noqa: F401  (importing the package is what switches it off)
 
     assert os.environ["ORT_DISABLE_TELEMETRY"] == "1"
-    assert _child_env()["ORT_DISABLE_TELEMETRY"] == "1"  # the onnx2tf child inherits it
+    assert child_env()["ORT_DISABLE_TELEMETRY"] == "1"  # the onnx2tf child inherits it
 
 
 def test_the_onnx2tf_child_cannot_reach_the_network():

@@ -7,25 +7,24 @@ failure into a ConversionError carrying the last meaningful lines.
 """
 from __future__ import annotations
 
-import functools
+import atexit
+import contextlib
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from torch2tf.cache import Cache, file_digest, onnx_digest
+from torch2tf.convert.children import ANSI, WAIT_FLAG, run_onnx2tf_child, summarize_log
 from torch2tf.errors import ConversionError
 
 DEFAULT_TIMEOUT_S = 1800
 # onnx2tf names its sample-image file like this and looks for it in the working directory.
 _SAMPLE_SHAPE = (20, 128, 128, 3)
-_NOISE = re.compile(r"^(I0000|W0000|E0000|WARNING: All log messages|To enable the following|"
-                    r"\S+\.cc:\d+\]|\s*$)")
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -55,13 +54,15 @@ class Onnx2TfResult:
 
 
 def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAULT_TIMEOUT_S,
-                cache: Cache | None = None) -> Onnx2TfResult:
+                cache: Cache | None = None, meanwhile: Callable[[], object] | None = None) -> Onnx2TfResult:
     """Run onnx2tf in a child process; raise ConversionError with its last meaningful lines.
 
     With a ``cache``, a run on the same bytes with the same request and tool versions is not
     repeated: its output directory is copied back (only successful runs are kept). onnx2tf rewrites
     the ONNX file it is given, so it gets a copy: the caller's file stays what the key was made of
     (a quantizing run after a cached float one would otherwise copy different bytes than after a real one).
+    ``meanwhile`` runs in a thread while the child converts (the caller's next step, e.g. importing
+    TensorFlow); it is done when this returns.
     """
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -75,8 +76,10 @@ def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAUL
         log_path.write_text(f"onnx2tf output taken from the cache (entry {key})\n")
         return result
     private = copy_onnx(Path(request.onnx_path), work_dir / "onnx2tf-input")
-    returncode = _run_child(dict(asdict(request), onnx_path=str(private)), work_dir / "onnx2tf_request.json", log_path,
-                            timeout_s)
+    request_path = work_dir / "onnx2tf_request.json"
+    request_path.write_text(json.dumps(dict(asdict(request), onnx_path=str(private))))
+    with _alongside(meanwhile):
+        returncode = run_onnx2tf_child(request_path, log_path, timeout_s)
     if returncode is None:
         raise ConversionError(f"onnx2tf did not finish within {timeout_s} s")
     if returncode != 0:
@@ -113,10 +116,12 @@ def run_onnx2tf_many(requests: list[Onnx2TfRequest], work_dir: Path,
     while pending:
         round_ += 1
         log_path = work_dir / f"batch-{round_}.log"
-        _run_child([asdict(requests[i]) for i in pending], work_dir / f"batch-{round_}.json", log_path, timeout_s)
+        request_path = work_dir / f"batch-{round_}.json"
+        request_path.write_text(json.dumps([asdict(requests[i]) for i in pending]))
+        run_onnx2tf_child(request_path, log_path, timeout_s)
         done: dict[int, str | None] = {}
         started = None
-        for line in _ANSI.sub("", log_path.read_text(errors="replace")).splitlines():
+        for line in ANSI.sub("", log_path.read_text(errors="replace")).splitlines():
             if line.startswith("TORCH2TF-JOB-START "):
                 started = int(line.split()[1])
             elif line.startswith("TORCH2TF-JOB-OK "):
@@ -138,62 +143,28 @@ def run_onnx2tf_many(requests: list[Onnx2TfRequest], work_dir: Path,
     return results
 
 
-def _run_child(payload: dict | list, request_path: Path, log_path: Path, timeout_s: int) -> int | None:
-    """Run this module as a child on ``payload``; its output goes to ``log_path``. None: timed out."""
-    request_path.write_text(json.dumps(payload))
-    with open(log_path, "wb") as log:
-        try:
-            return subprocess.run([*offline_prefix(), sys.executable, "-m", "torch2tf.convert.onnx_to_tf", str(request_path)],
-                                  cwd=request_path.parent, env=_child_env(), stdout=log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, timeout=timeout_s, check=False).returncode
-        except subprocess.TimeoutExpired:
-            return None
+@contextlib.contextmanager
+def _alongside(work: Callable[[], object] | None):
+    """Run ``work`` in a thread during the block; wait for it on the way out, even on an interrupt (the
+    thread may hold file descriptor 2 while it imports TensorFlow: the error line must come after)."""
+    def quietly() -> None:
+        with contextlib.suppress(Exception):  # the caller meets the same failure when it does this itself
+            work()
 
-
-@functools.cache
-def offline_prefix() -> tuple[str, ...]:
-    """``unshare`` into a network namespace of its own, where the machine allows it.
-
-    The child then has no network at all: native code (TensorFlow, onnxruntime) cannot reach it
-    either, not only Python sockets. Without user or network namespaces the Python guard remains.
-    """
-    for prefix in (("unshare", "--user", "--map-root-user", "--net"), ("unshare", "--net")):
-        if shutil.which(prefix[0]) is None:
-            return ()
-        try:
-            probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if probe.returncode == 0:
-            return prefix
-    return ()
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # onnx2tf runs `onnxsim` as a subprocess: the venv's bin/ must be on PATH.
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [_package_root(), env.get("PYTHONPATH", "")] if p)
-    return env
-
-
-def summarize_log(log_path: Path, max_lines: int = 4) -> str:
-    """The reason onnx2tf gave: our child's verdict line, else the last non-noise lines."""
-    lines = [_ANSI.sub("", ln).rstrip() for ln in log_path.read_text(errors="replace").splitlines()]
-    verdicts = [ln.split("TORCH2TF-FAILURE:", 1)[1].strip() for ln in lines if "TORCH2TF-FAILURE:" in ln]
-    op_names = [ln.split("onnx_op_name:", 1)[1].strip() for ln in lines if "onnx_op_name:" in ln]
-    if verdicts:
-        where = f" (at ONNX node {op_names[-1]})" if op_names else ""
-        return verdicts[-1] + where
-    meaningful = [ln for ln in lines if not _NOISE.match(ln)]
-    return " | ".join(meaningful[-max_lines:]) or "no output (crashed?)"
-
-
-def _package_root() -> str:
-    return str(Path(__file__).resolve().parents[2])
+    thread = threading.Thread(target=quietly, name="onnx2tf-meanwhile", daemon=True) if work else None
+    if thread:
+        thread.start()
+    try:
+        yield
+    finally:
+        interrupted = None
+        while thread and thread.is_alive():
+            try:
+                thread.join()
+            except BaseException as exc:  # noqa: BLE001 (re-raised once the thread is done)
+                interrupted = exc
+        if interrupted is not None:
+            raise interrupted
 
 
 def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
@@ -292,5 +263,37 @@ def copy_onnx(src: Path, dest_dir: Path) -> Path:
     return dest_dir / src.name
 
 
+def _await_request(start_log: str) -> str | None:
+    """A child started ahead (children.ChildAhead): import, then read ``REQUEST<TAB>LOG`` from
+    stdin; from then on the request's log is stdout and stderr, starting with what the imports printed."""
+    _forbid_network()
+    import numpy  # noqa: F401  (the point of starting ahead: these imports happen before the request)
+    import onnx2tf  # noqa: F401
+
+    line = sys.stdin.readline().strip()
+    if not line:  # stdin closed: the parent did not need this child
+        return None
+    request_path, log_path = line.split("\t")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(log, Path(start_log).read_bytes())
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    print(f"TORCH2TF-STARTED-AHEAD {os.getpid()}", flush=True)
+    os.chdir(Path(request_path).parent)  # onnx2tf looks for its sample file in the working directory
+    return request_path
+
+
+def _main(argv: list[str]) -> int:
+    request_path = _await_request(argv[2]) if argv[1] == WAIT_FLAG else argv[1]
+    code = _child_main(request_path) if request_path else 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()  # Python's exit handlers (TensorFlow's autograph temp files go here)
+    os._exit(code)  # every file is written: skip TensorFlow's native teardown (~1 s)
+
+
 if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1]))
+    _main(sys.argv)

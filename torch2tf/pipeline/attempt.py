@@ -18,6 +18,7 @@ from torch2tf.convert.strategies import PreparedGraphs, Strategy, kept_layout_in
 from torch2tf.convert.tflite_signature import sign_tflite
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.inputs import Sample
+from torch2tf.native_logs import import_tensorflow
 from torch2tf.pipeline.bindings import bind_outputs, bind_tflite_outputs
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
 from torch2tf.validate.compare import Tolerances
@@ -138,8 +139,9 @@ def _convert(attempt: Attempt, ctx: AttemptContext) -> None:
     strategy, directory = attempt.strategy, attempt.directory
     source, attempt.rewrites = ctx.prepared.prepare(attempt.candidate.onnx_path, directory / "onnx", strategy,
                                                     ctx.specs)
+    # this process needs TensorFlow next: import it while the child converts
     result = run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", ctx.specs, ctx.seed), directory,
-                         cache=ctx.prepared.cache)
+                         cache=ctx.prepared.cache, meanwhile=import_tensorflow)
     raw, raw_inputs = read_raw_signature(result.saved_model_dir)
     inputs, raw_batch = plan_inputs(ctx.specs, raw_inputs, kept_layout_inputs(strategy, ctx.specs))
     first = ctx.samples[0]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
 from torch2tf.cache import Cache
+from torch2tf.convert.children import Ahead, started_ahead
 from torch2tf.convert.compatibility import Compatibility, inventory, operators_json
 from torch2tf.convert.strategies import PreparedGraphs
 from torch2tf.errors import UsageError
@@ -54,8 +55,10 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     report = Report(model=options.model)
     staging = StagingDir(options.output)
     try:
-        with _work_dir(options.work_dir) as work:
-            _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work)
+        # onnx2tf's and onnxsim's children import while this process loads and exports the model
+        onnx2tf_runs = 1 + (len(options.quantize.modes) if options.quantize else 0)
+        with _work_dir(options.work_dir) as work, started_ahead(work, onnx2tf_runs) as ahead:
+            _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work, ahead)
         raise_if_stopped()  # never commit after a stop request, even one some library swallowed
         output = staging.commit()
     except BaseException:
@@ -65,13 +68,15 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
 
 
 def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: StageLog, staging: Path,
-                work: Path) -> None:
+                work: Path, ahead: Ahead) -> None:
     report = log.report
     loaded = log.run("load", lambda: stages.load(options, arrays))
     report.inputs = [s.to_json() for s in loaded.specs]
     cache = Cache(options.cache_dir)
     exported = log.run("export", lambda: stages.export(loaded, options, work, cache))
     report.export, report.notes = dict(exported.info), report.notes + exported.notes
+    if exported.info.get("from_cache"):
+        ahead.stop()  # an export from the cache: its conversion most likely is cached too; free the CPU
     graphs = PreparedGraphs(cache)
     checked = log.run("check_onnx", lambda: stages.check_onnx(exported, loaded, options, work, graphs))
     report.outputs = [s.to_json() for s in checked.output_specs]

@@ -1,0 +1,197 @@
+"""Unroll LSTM and GRU nodes ourselves: one input projection for every step, one matmul per step.
+
+onnx2tf 1.28.8 unrolls a recurrent node into per-step TFLite ops with a separate FULLY_CONNECTED
+for every gate, on the input and on the state (6 per GRU step, 8 per LSTM step), ~19 ops a step.
+Here the input side of every gate at every step is one MatMul before the loop (it does not depend
+on the state), and the state side of all gates is one Gemm per step; the gate math follows ONNX's
+equations (LSTM gates i, o, f, c; GRU z, r, h with either ``linear_before_reset``). Only the
+default activations, no clip, no peepholes, no ``input_forget``, no ``sequence_lens``, layout 0
+and a known number of steps up to MAX_STEPS: any other node is left to onnx2tf. Runs after lstm_initial_states,
+so the initial states are inputs of the node.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from torch2tf.convert.rewrites.graph import GraphIndex
+
+GATES = {"LSTM": 4, "GRU": 3}
+# onnx2tf converts node by node (~40 ms each, ~13 nodes a step here): past this many steps the
+# conversion time outgrows what the leaner graph saves, and onnx2tf's own unrolling is used.
+MAX_STEPS = 64
+DEFAULT_ACTIVATIONS = {"LSTM": [b"Sigmoid", b"Tanh", b"Tanh"], "GRU": [b"Sigmoid", b"Tanh"]}
+
+
+def unroll_recurrent(model: Any) -> str:
+    if not any(node.op_type in GATES for node in model.graph.node):
+        return ""
+    index = GraphIndex(model)
+    graph = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    nodes, done = [], 0
+    for node in graph.node:
+        steps = _steps_if_supported(node, index) if opset >= 13 else None  # Split's sizes: an input from 13
+        if steps is None:
+            nodes.append(node)
+            continue
+        nodes += _Unroller(node, index, steps).nodes(graph)
+        done += 1
+    if not done:
+        return ""
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return f"recurrent: {done} LSTM/GRU node(s) unrolled with one input projection and one matmul per step"
+
+
+def _steps_if_supported(node: Any, index: GraphIndex) -> int | None:
+    if node.op_type not in GATES or node.domain not in ("", "ai.onnx"):
+        return None
+    attrs = {a.name: a for a in node.attribute}
+    activations = [bytes(a) for a in attrs["activations"].strings] if "activations" in attrs else None
+    direction = attrs["direction"].s.decode() if "direction" in attrs else "forward"
+    plain = (not (activations and activations != DEFAULT_ACTIVATIONS[node.op_type] * _directions(direction))
+             and "clip" not in attrs and not ("input_forget" in attrs and attrs["input_forget"].i)
+             and not ("layout" in attrs and attrs["layout"].i))
+    inputs = list(node.input) + [""] * 8
+    weights = [index.constant(name) if name else None for name in inputs[1:4]]
+    if not plain or inputs[4] or inputs[7] or weights[0] is None or weights[1] is None \
+            or (inputs[3] and weights[2] is None):
+        return None
+    shape = index.shape(node.input[0])
+    return shape[0] if shape and len(shape) == 3 and shape[0] and shape[0] <= MAX_STEPS else None
+
+
+def _directions(direction: str) -> int:
+    return 2 if direction == "bidirectional" else 1
+
+
+class _Unroller:
+    def __init__(self, node: Any, index: GraphIndex, steps: int) -> None:
+        attrs = {a.name: a for a in node.attribute}
+        self.node, self.steps, self.kind = node, steps, node.op_type
+        self.hidden = attrs["hidden_size"].i
+        self.direction = attrs["direction"].s.decode() if "direction" in attrs else "forward"
+        self.reset_after = bool("linear_before_reset" in attrs and attrs["linear_before_reset"].i)
+        inputs = list(node.input) + [""] * 8
+        self.w, self.r = index.constant(inputs[1]), index.constant(inputs[2])
+        gates = GATES[self.kind] * self.hidden
+        self.b = index.constant(inputs[3]) if inputs[3] else np.zeros((self.w.shape[0], 2 * gates), np.float32)
+        self.h0, self.c0 = inputs[5], inputs[6]
+        self.prefix = f"{node.name or self.kind}_t2tf_unrolled"
+        self.out: list[Any] = []
+        self.initializers: list[Any] = []
+
+    def nodes(self, graph: Any) -> list[Any]:
+        from onnx import helper
+
+        directions = ["forward", "reverse"] if self.direction == "bidirectional" else [self.direction]
+        results = [self._direction(d, reverse) for d, reverse in enumerate(r == "reverse" for r in directions)]
+        outputs = list(self.node.output) + ["", "", ""]
+        for slot, name in enumerate(outputs[:3 if self.kind == "LSTM" else 2]):
+            if not name:
+                continue
+            parts = [result[slot] for result in results]
+            if len(parts) == 1:
+                self.out.append(helper.make_node("Identity", parts, [name]))
+            else:
+                self.out.append(helper.make_node("Concat", parts, [name], axis=1 if slot == 0 else 0))
+        graph.initializer.extend(self.initializers)
+        return self.out
+
+    def _const(self, suffix: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        name = f"{self.prefix}_{suffix}"
+        value = np.asarray(value)
+        value = value.astype(np.int64) if value.dtype.kind in "iu" else value.astype(np.float32)
+        self.initializers.append(numpy_helper.from_array(value, name))
+        return name
+
+    def _op(self, op_type: str, inputs: list[str], suffix: str, outputs: int = 1, **attrs) -> list[str]:
+        from onnx import helper
+
+        names = [f"{self.prefix}_{suffix}" + (f"_{k}" if outputs > 1 else "") for k in range(outputs)]
+        self.out.append(helper.make_node(op_type, inputs, names, **attrs))
+        return names
+
+    def _direction(self, d: int, reverse: bool) -> tuple[str, ...]:
+        """Y ([T, 1, B, H]), Y_h and, for an LSTM, Y_c ([1, B, H]) of direction ``d``."""
+        size = self.hidden
+        gates = GATES[self.kind] * size
+        w, r, bw, br = self.w[d], self.r[d], self.b[d][:gates], self.b[d][gates:]
+        input_bias, state_bias = bw + br, np.zeros(gates, np.float32)
+        if self.kind == "GRU" and self.reset_after:  # R_bh stays inside r ⊙ (h·R_h + R_bh)
+            input_bias = np.concatenate([bw[:2 * size] + br[:2 * size], bw[2 * size:]])
+            state_bias = np.concatenate([np.zeros(2 * size, np.float32), br[2 * size:]])
+        p = f"d{d}"
+        projected = self._op("MatMul", [self.node.input[0], self._const(f"{p}_wt", w.T.copy())], f"{p}_xw")[0]
+        projected = self._op("Add", [projected, self._const(f"{p}_xb", input_bias)], f"{p}_x")[0]
+        state = self._op("Gather", [self.h0, self._const(f"{p}_dir", np.array(d, np.int64))], f"{p}_h0", axis=0)[0]
+        cell = (self._op("Gather", [self.c0, self._const(f"{p}_cdir", np.array(d, np.int64))], f"{p}_c0", axis=0)[0]
+                if self.kind == "LSTM" else None)
+        shared = self._shared(r, state_bias, p)
+        order = range(self.steps - 1, -1, -1) if reverse else range(self.steps)
+        states = {}
+        for t in order:
+            x_t = self._op("Gather", [projected, self._const(f"{p}_t{t}", np.array(t, np.int64))], f"{p}_x{t}",
+                           axis=0)[0]
+            if self.kind == "LSTM":
+                state, cell = self._lstm_step(x_t, state, cell, shared, f"{p}_s{t}")
+            else:
+                state = self._gru_step(x_t, state, shared, f"{p}_s{t}")
+            states[t] = state
+        stacked = self._op("Concat", [states[t] for t in range(self.steps)], f"{p}_ys", axis=0)[0]
+        shape = self._const(f"{p}_yshape", np.array([self.steps, 1, -1, size], np.int64))
+        last = self._const(f"{p}_lshape", np.array([1, -1, size], np.int64))
+        results = [self._op("Reshape", [stacked, shape], f"{p}_y")[0], self._op("Reshape", [state, last], f"{p}_yh")[0]]
+        if cell is not None:
+            results.append(self._op("Reshape", [cell, last], f"{p}_yc")[0])
+        return tuple(results)
+
+    def _shared(self, r: np.ndarray, state_bias: np.ndarray, p: str) -> dict[str, str]:
+        """The constants every step of one direction reads."""
+        size = self.hidden
+        if self.kind == "LSTM":
+            return {"r": self._const(f"{p}_r", r), "gates": self._const(f"{p}_split", np.array([3 * size, size])),
+                    "iof": self._const(f"{p}_split3", np.array([size] * 3))}
+        shared = {"halves": self._const(f"{p}_split", np.array([2 * size, size])),
+                  "zr": self._const(f"{p}_split2", np.array([size, size]))}
+        if self.reset_after:
+            shared.update(r=self._const(f"{p}_r", r), rb=self._const(f"{p}_rb", state_bias))
+        else:
+            shared.update(r=self._const(f"{p}_r", r[:2 * size]), rh=self._const(f"{p}_rh_w", r[2 * size:]))
+        return shared
+
+    def _lstm_step(self, x_t: str, h: str, c: str, k: dict[str, str], p: str) -> tuple[str, str]:
+        recurrent = self._op("Gemm", [h, k["r"]], f"{p}_hr", transB=1)[0]
+        total = self._op("Add", [x_t, recurrent], f"{p}_g")[0]
+        iof, candidate = self._op("Split", [total, k["gates"]], f"{p}_parts", outputs=2, axis=1)
+        iof = self._op("Sigmoid", [iof], f"{p}_iof")[0]
+        i, o, f = self._op("Split", [iof, k["iof"]], f"{p}_iof3", outputs=3, axis=1)
+        candidate = self._op("Tanh", [candidate], f"{p}_cand")[0]
+        kept = self._op("Mul", [f, c], f"{p}_fc")[0]
+        added = self._op("Mul", [i, candidate], f"{p}_ic")[0]
+        c = self._op("Add", [kept, added], f"{p}_c")[0]
+        h = self._op("Mul", [o, self._op("Tanh", [c], f"{p}_tc")[0]], f"{p}_h")[0]
+        return h, c
+
+    def _gru_step(self, x_t: str, h: str, k: dict[str, str], p: str) -> str:
+        x_zr, x_h = self._op("Split", [x_t, k["halves"]], f"{p}_x", outputs=2, axis=1)
+        if self.reset_after:
+            recurrent = self._op("Gemm", [h, k["r"], k["rb"]], f"{p}_hr", transB=1)[0]
+            h_zr, h_h = self._op("Split", [recurrent, k["halves"]], f"{p}_hparts", outputs=2, axis=1)
+        else:
+            h_zr = self._op("Gemm", [h, k["r"]], f"{p}_hr", transB=1)[0]
+        zr = self._op("Sigmoid", [self._op("Add", [x_zr, h_zr], f"{p}_zr_in")[0]], f"{p}_zr")[0]
+        z, reset = self._op("Split", [zr, k["zr"]], f"{p}_z", outputs=2, axis=1)
+        if self.reset_after:
+            gated = self._op("Mul", [reset, h_h], f"{p}_rh")[0]
+        else:
+            reset_h = self._op("Mul", [reset, h], f"{p}_rh_in")[0]
+            gated = self._op("Gemm", [reset_h, k["rh"]], f"{p}_rh", transB=1)[0]
+        candidate = self._op("Tanh", [self._op("Add", [x_h, gated], f"{p}_n_in")[0]], f"{p}_n")[0]
+        # h' = (1 - z) ⊙ n + z ⊙ h = n + z ⊙ (h - n)
+        delta = self._op("Sub", [h, candidate], f"{p}_dh")[0]
+        return self._op("Add", [candidate, self._op("Mul", [z, delta], f"{p}_zdh")[0]], f"{p}_h")[0]
