@@ -7,7 +7,9 @@ at once are both fine. Nothing in an entry is trusted beyond "these tools made t
 those inputs": parity is always checked again on what comes out of the cache.
 
 The cache lives in ``$TORCH2TF_CACHE_DIR``, else ``$XDG_CACHE_HOME/torch2tf``, else
-``~/.cache/torch2tf``; moving or deleting that directory is always safe.
+``~/.cache/torch2tf``; moving or deleting that directory is always safe. It is kept under
+``$TORCH2TF_CACHE_MAX_GB`` (default 10): after each store, the entries used longest ago go first
+(a fetch marks an entry used).
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from typing import Any
 
 CACHE_ENV = "TORCH2TF_CACHE_DIR"
 NO_CACHE_ENV = "TORCH2TF_NO_CACHE"  # set (not "0"): convert without the cache
+MAX_GB_ENV = "TORCH2TF_CACHE_MAX_GB"
+DEFAULT_MAX_GB = 10.0
 ENTRY_FILE = "entry.json"
 
 
@@ -83,9 +87,11 @@ class Cache:
             meta = json.loads((entry / ENTRY_FILE).read_text())
             target.mkdir(parents=True, exist_ok=True)
             shutil.copytree(entry / "files", target, dirs_exist_ok=True)
+            os.utime(entry / ENTRY_FILE)  # used now: the last to be evicted
         except (OSError, ValueError):
-            return None  # absent, or unreadable: the work is simply done again
+            return None  # absent, unreadable or evicted meanwhile: the work is simply done again
         self.used.append(kind)
+        meta.pop("bytes", None)  # the cache's own bookkeeping
         return meta
 
     def store(self, kind: str, key: str, files: list[Path], meta: dict | None = None) -> None:
@@ -105,8 +111,50 @@ class Cache:
                 else:
                     (staging / "files").mkdir(exist_ok=True)
                     shutil.copy2(path, staging / "files" / path.name)
-            (staging / ENTRY_FILE).write_text(json.dumps(meta or {}))
+            size = sum(f.stat().st_size for f in (staging / "files").rglob("*") if f.is_file())
+            (staging / ENTRY_FILE).write_text(json.dumps({**(meta or {}), "bytes": size}))
             staging.rename(entry)
         except OSError:  # a full disk, a read-only cache, or a concurrent run stored it first
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
+            return
+        evict(self.root, max_bytes(), keep=entry)
+
+
+def max_bytes() -> int:
+    try:
+        gigabytes = float(os.environ.get(MAX_GB_ENV) or DEFAULT_MAX_GB)
+    except ValueError:
+        gigabytes = DEFAULT_MAX_GB
+    return int(max(gigabytes, 0.0) * 1e9)
+
+
+def evict(root: Path, limit: int, keep: Path | None = None) -> list[Path]:
+    """Remove the entries used longest ago until the cache holds at most ``limit`` bytes (never ``keep``).
+    An entry is renamed away before it is deleted, so no new reader finds it; one copying it at that
+    moment fails and does the work itself, as on any miss."""
+    entries = []
+    for meta_path in root.glob(f"*/*/{ENTRY_FILE}"):
+        if meta_path.parent.name.startswith("."):  # a store or an eviction under way
+            continue
+        try:
+            entries.append((meta_path.stat().st_mtime, json.loads(meta_path.read_text()).get("bytes", 0),
+                            meta_path.parent))
+        except (OSError, ValueError):
+            continue
+    total = sum(size for _, size, _ in entries)
+    removed = []
+    for _, size, entry in sorted(entries, key=lambda e: e[0]):
+        if total <= limit:
+            break
+        if entry == keep:
+            continue
+        doomed = entry.with_name(f".evicted-{entry.name}-{os.getpid()}")
+        try:
+            entry.rename(doomed)
+        except OSError:  # another run evicted it first
+            continue
+        shutil.rmtree(doomed, ignore_errors=True)
+        total -= size
+        removed.append(entry)
+    return removed

@@ -3,11 +3,12 @@ says so, and checks parity again; a changed model, --no-cache or a damaged entry
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from tests.conftest import TINY_MODELS, run_cli
-from torch2tf.cache import Cache
+from torch2tf.cache import MAX_GB_ENV, Cache, evict
 
 pytestmark = pytest.mark.slow
 CACHED = {"export", "onnxsim", "onnx2tf"}
@@ -78,6 +79,29 @@ def test_unreadable_entries_miss(tmp_path):
     (tmp_path / "kind" / key / "entry.json").write_text("{broken")
     assert cache.fetch("kind", key, tmp_path / "out2") is None
     assert Cache(None).fetch("kind", key, tmp_path / "out3") is None and cache.used == ["kind"]
+
+
+def test_the_cache_keeps_under_its_size_by_evicting_what_was_used_longest_ago(tmp_path, monkeypatch):
+    cache = Cache(tmp_path / "cache")
+    keys = {}
+    for name in ("a", "b", "c"):
+        source = tmp_path / name
+        source.write_bytes(b"x" * 400)
+        keys[name] = Cache.key("kind", {"name": name}, ())
+        cache.store("kind", keys[name], [source])
+    for age, name in ((300, "a"), (200, "b"), (100, "c")):  # a stored first, c last
+        meta = tmp_path / "cache" / "kind" / keys[name] / "entry.json"
+        os.utime(meta, (meta.stat().st_mtime - age,) * 2)
+    assert cache.fetch("kind", keys["a"], tmp_path / "out-a") == {}  # a used now: b is the oldest use
+    monkeypatch.setenv(MAX_GB_ENV, str(1000 / 1e9))  # room for two entries of 400 bytes
+    (tmp_path / "d").write_bytes(b"x" * 400)
+    keys["d"] = Cache.key("kind", {"name": "d"}, ())
+    cache.store("kind", keys["d"], [tmp_path / "d"])
+    left = {name for name, key in keys.items() if (tmp_path / "cache" / "kind" / key).exists()}
+    assert left == {"a", "d"}  # b and c went, oldest use first; the entry just stored stays
+    assert not [p for p in (tmp_path / "cache" / "kind").iterdir() if p.name.startswith(".")]
+    assert evict(tmp_path / "cache", 0, keep=tmp_path / "cache" / "kind" / keys["d"]) == \
+        [tmp_path / "cache" / "kind" / keys["a"]]
 
 
 def test_a_cache_that_cannot_be_written_is_no_error(tmp_path):

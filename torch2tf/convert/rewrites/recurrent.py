@@ -3,11 +3,11 @@
 onnx2tf 1.28.8 unrolls a recurrent node into per-step TFLite ops with a separate FULLY_CONNECTED
 for every gate, on the input and on the state (6 per GRU step, 8 per LSTM step), ~19 ops a step.
 Here the input side of every gate at every step is one MatMul before the loop (it does not depend
-on the state), and the state side of all gates is one Gemm per step; the gate math follows ONNX's
-equations (LSTM gates i, o, f, c; GRU z, r, h with either ``linear_before_reset``). Only the
-default activations, no clip, no peepholes, no ``input_forget``, no ``sequence_lens``, layout 0
-and a known number of steps up to MAX_STEPS: any other node is left to onnx2tf. Runs after lstm_initial_states,
-so the initial states are inputs of the node.
+on the state), and the state side of all gates is one MatMul per step; the gate math
+follows ONNX's equations (LSTM gates i, o, f, c; GRU z, r, h with either ``linear_before_reset``).
+Only the default activations, no clip, no peepholes, no ``input_forget``, no ``sequence_lens``,
+layout 0 and a known number of steps up to MAX_STEPS: any other node is left to onnx2tf. Runs
+after lstm_initial_states, so the initial states are inputs of the node.
 """
 from __future__ import annotations
 
@@ -151,21 +151,22 @@ class _Unroller:
         return tuple(results)
 
     def _shared(self, r: np.ndarray, state_bias: np.ndarray, p: str) -> dict[str, str]:
-        """The constants every step of one direction reads."""
-        size = self.hidden
+        """The constants every step of one direction reads (the state's weights transposed for MatMul)."""
+        size, rt = self.hidden, np.ascontiguousarray(r.T)
         if self.kind == "LSTM":
-            return {"r": self._const(f"{p}_r", r), "gates": self._const(f"{p}_split", np.array([3 * size, size])),
+            return {"r": self._const(f"{p}_r", rt), "gates": self._const(f"{p}_split", np.array([3 * size, size])),
                     "iof": self._const(f"{p}_split3", np.array([size] * 3))}
         shared = {"halves": self._const(f"{p}_split", np.array([2 * size, size])),
                   "zr": self._const(f"{p}_split2", np.array([size, size]))}
         if self.reset_after:
-            shared.update(r=self._const(f"{p}_r", r), rb=self._const(f"{p}_rb", state_bias))
+            shared.update(r=self._const(f"{p}_r", rt), rb=self._const(f"{p}_rb", state_bias))
         else:
-            shared.update(r=self._const(f"{p}_r", r[:2 * size]), rh=self._const(f"{p}_rh_w", r[2 * size:]))
+            shared.update(r=self._const(f"{p}_r", np.ascontiguousarray(rt[:, :2 * size])),
+                          rh=self._const(f"{p}_rh_w", np.ascontiguousarray(rt[:, 2 * size:])))
         return shared
 
     def _lstm_step(self, x_t: str, h: str, c: str, k: dict[str, str], p: str) -> tuple[str, str]:
-        recurrent = self._op("Gemm", [h, k["r"]], f"{p}_hr", transB=1)[0]
+        recurrent = self._op("MatMul", [h, k["r"]], f"{p}_hr")[0]
         total = self._op("Add", [x_t, recurrent], f"{p}_g")[0]
         iof, candidate = self._op("Split", [total, k["gates"]], f"{p}_parts", outputs=2, axis=1)
         iof = self._op("Sigmoid", [iof], f"{p}_iof")[0]
@@ -180,17 +181,17 @@ class _Unroller:
     def _gru_step(self, x_t: str, h: str, k: dict[str, str], p: str) -> str:
         x_zr, x_h = self._op("Split", [x_t, k["halves"]], f"{p}_x", outputs=2, axis=1)
         if self.reset_after:
-            recurrent = self._op("Gemm", [h, k["r"], k["rb"]], f"{p}_hr", transB=1)[0]
+            recurrent = self._op("Add", [self._op("MatMul", [h, k["r"]], f"{p}_hrw")[0], k["rb"]], f"{p}_hr")[0]
             h_zr, h_h = self._op("Split", [recurrent, k["halves"]], f"{p}_hparts", outputs=2, axis=1)
         else:
-            h_zr = self._op("Gemm", [h, k["r"]], f"{p}_hr", transB=1)[0]
+            h_zr = self._op("MatMul", [h, k["r"]], f"{p}_hr")[0]
         zr = self._op("Sigmoid", [self._op("Add", [x_zr, h_zr], f"{p}_zr_in")[0]], f"{p}_zr")[0]
         z, reset = self._op("Split", [zr, k["zr"]], f"{p}_z", outputs=2, axis=1)
         if self.reset_after:
             gated = self._op("Mul", [reset, h_h], f"{p}_rh")[0]
         else:
             reset_h = self._op("Mul", [reset, h], f"{p}_rh_in")[0]
-            gated = self._op("Gemm", [reset_h, k["rh"]], f"{p}_rh", transB=1)[0]
+            gated = self._op("MatMul", [reset_h, k["rh"]], f"{p}_rh")[0]
         candidate = self._op("Tanh", [self._op("Add", [x_h, gated], f"{p}_n_in")[0]], f"{p}_n")[0]
         # h' = (1 - z) ⊙ n + z ⊙ h = n + z ⊙ (h - n)
         delta = self._op("Sub", [h, candidate], f"{p}_dh")[0]
