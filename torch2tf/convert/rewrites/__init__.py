@@ -22,9 +22,9 @@ from torch2tf.convert.rewrites.names import rename_for_tensorflow
 from torch2tf.convert.rewrites.nonnegative_pool import zero_pad_nonnegative_pools
 from torch2tf.convert.rewrites.recurrent import unroll_recurrent
 
-REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, unroll_recurrent, fuse_gelu, flatten_index_grids, pad_broadcast_concats,
-            elide_broadcast_expands, expand_bools_as_int, globalize_whole_input_pools, zero_pad_nonnegative_pools,
-            flatten_group_norms, tile_large_depthwise, rename_for_tensorflow)
+REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, unroll_recurrent, fuse_gelu, flatten_index_grids,
+            pad_broadcast_concats, elide_broadcast_expands, expand_bools_as_int, globalize_whole_input_pools,
+            zero_pad_nonnegative_pools, flatten_group_norms, tile_large_depthwise, rename_for_tensorflow)
 
 
 # Only for the full-integer int8 conversion (its kernels differ from the float ones).

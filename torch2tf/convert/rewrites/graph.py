@@ -8,6 +8,11 @@ import numpy as np
 SHAPE_PRESERVING = {"Cast", "Identity", "Not"}
 
 
+def default_opset(model: Any, missing: int = 0) -> int:
+    """The graph's version of the default ONNX domain (``missing`` when it imports none)."""
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), missing)
+
+
 class GraphIndex:
     def __init__(self, model: Any) -> None:
         from onnx import numpy_helper, shape_inference

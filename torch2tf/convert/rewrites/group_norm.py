@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.convert.rewrites.graph import GraphIndex, prune_dead_nodes, replace_node
+from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, prune_dead_nodes, replace_node
 
 
 def flatten_group_norms(model: Any) -> str:
     norms = [n for n in model.graph.node if n.op_type == "InstanceNormalization"]
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    opset = default_opset(model)
     if not norms or opset < 13:  # ReduceMean takes attribute axes before 18; Conv/Sqrt/Div are all we need
         return ""
     index = GraphIndex(model)

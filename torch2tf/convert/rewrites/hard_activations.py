@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.convert.rewrites.graph import GraphIndex, replace_node
+from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
 
 
 def spell_out_hard_activations(model: Any) -> str:
     from onnx import helper
 
     nodes = [n for n in model.graph.node if n.op_type in ("HardSwish", "HardSigmoid")]
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    opset = default_opset(model)
     if not nodes or opset < 11:  # Clip takes its bounds as inputs from opset 11
         return ""
     index = GraphIndex(model)

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.convert.rewrites.graph import GraphIndex, replace_node
+from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
 
 MAX_TAPS_SIDE = 5  # XNNPACK's single-pass depthwise kernels stop at 25 taps
 
 
 def tile_large_depthwise(model: Any) -> str:
     convs = [n for n in model.graph.node if n.op_type == "Conv"]
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    opset = default_opset(model)
     if not convs or opset < 13:  # Pad and Slice take their pads, starts and axes as inputs from 13
         return ""
     index = GraphIndex(model)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.convert.rewrites.graph import GraphIndex, replace_node
+from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
 
 NEW_MEANING_OPSET = 13
 OPS = ("Softmax", "LogSoftmax", "Hardmax")
@@ -24,7 +24,7 @@ OPS = ("Softmax", "LogSoftmax", "Hardmax")
 def spell_out_legacy_softmax(model: Any) -> str:
     from onnx import helper
 
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), NEW_MEANING_OPSET)
+    opset = default_opset(model, NEW_MEANING_OPSET)
     if opset >= NEW_MEANING_OPSET or not any(n.op_type in OPS for n in model.graph.node):
         return ""
     graph, index = model.graph, GraphIndex(model)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.convert.rewrites.graph import GraphIndex, replace_node
+from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
 
 NON_NEGATIVE = {"Relu", "Sigmoid", "HardSigmoid", "Softmax"}
 
@@ -24,7 +24,7 @@ def zero_pad_nonnegative_pools(model: Any) -> str:
     from onnx import helper
 
     pools = [n for n in model.graph.node if n.op_type == "MaxPool" and len(n.output) == 1]
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    opset = default_opset(model)
     if not pools or opset < 11:  # Pad takes its pads as an input from opset 11
         return ""
     index = GraphIndex(model)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.convert.rewrites.graph import GraphIndex
+from torch2tf.convert.rewrites.graph import GraphIndex, default_opset
 
 GATES = {"LSTM": 4, "GRU": 3}
 # onnx2tf converts node by node (~40 ms each, ~13 nodes a step here): past this many steps the
@@ -25,14 +25,13 @@ DEFAULT_ACTIVATIONS = {"LSTM": [b"Sigmoid", b"Tanh", b"Tanh"], "GRU": [b"Sigmoid
 
 
 def unroll_recurrent(model: Any) -> str:
-    if not any(node.op_type in GATES for node in model.graph.node):
-        return ""
+    if default_opset(model) < 13 or not any(node.op_type in GATES for node in model.graph.node):
+        return ""  # (Split takes its sizes as an input from opset 13)
     index = GraphIndex(model)
     graph = model.graph
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     nodes, done = [], 0
     for node in graph.node:
-        steps = _steps_if_supported(node, index) if opset >= 13 else None  # Split's sizes: an input from 13
+        steps = _steps_if_supported(node, index)
         if steps is None:
             nodes.append(node)
             continue
@@ -50,8 +49,8 @@ def _steps_if_supported(node: Any, index: GraphIndex) -> int | None:
         return None
     attrs = {a.name: a for a in node.attribute}
     activations = [bytes(a) for a in attrs["activations"].strings] if "activations" in attrs else None
-    direction = attrs["direction"].s.decode() if "direction" in attrs else "forward"
-    plain = (not (activations and activations != DEFAULT_ACTIVATIONS[node.op_type] * _directions(direction))
+    directions = 2 if _direction(attrs) == "bidirectional" else 1
+    plain = (not (activations and activations != DEFAULT_ACTIVATIONS[node.op_type] * directions)
              and "clip" not in attrs and not ("input_forget" in attrs and attrs["input_forget"].i)
              and not ("layout" in attrs and attrs["layout"].i))
     inputs = list(node.input) + [""] * 8
@@ -63,8 +62,8 @@ def _steps_if_supported(node: Any, index: GraphIndex) -> int | None:
     return shape[0] if shape and len(shape) == 3 and shape[0] and shape[0] <= MAX_STEPS else None
 
 
-def _directions(direction: str) -> int:
-    return 2 if direction == "bidirectional" else 1
+def _direction(attrs: dict[str, Any]) -> str:
+    return attrs["direction"].s.decode() if "direction" in attrs else "forward"
 
 
 class _Unroller:
@@ -72,7 +71,7 @@ class _Unroller:
         attrs = {a.name: a for a in node.attribute}
         self.node, self.steps, self.kind = node, steps, node.op_type
         self.hidden = attrs["hidden_size"].i
-        self.direction = attrs["direction"].s.decode() if "direction" in attrs else "forward"
+        self.direction = _direction(attrs)
         self.reset_after = bool("linear_before_reset" in attrs and attrs["linear_before_reset"].i)
         inputs = list(node.input) + [""] * 8
         self.w, self.r = index.constant(inputs[1]), index.constant(inputs[2])
