@@ -4,8 +4,6 @@ Exit codes: 0 success · 1 the model could not be converted · 2 usage error · 
 """
 from __future__ import annotations
 
-import atexit
-import os
 import sys
 import threading
 
@@ -18,6 +16,7 @@ from torch2tf.cli.output import sigterm_as_interrupt
 from torch2tf.cli.report import report
 from torch2tf.cli.serve import package, serve, smoke
 from torch2tf.cli.validate import bench, validate
+from torch2tf.native_logs import exit_past_teardown
 from torch2tf.workspace import contained_caches
 
 
@@ -51,8 +50,8 @@ def entry() -> None:
 
     Every command has finished its work (files committed, work directories removed, servers
     stopped) by the time ``main`` returns; what remains at interpreter exit is Python's exit
-    handlers (logging's flush, TensorFlow's temp-file removal: run here) and the native teardown of
-    torch and TensorFlow (~1.5 s: skipped). When nothing else still runs, leave without the latter.
+    handlers (run) and the native teardown of torch and TensorFlow (~1.5 s: skipped, see
+    native_logs.exit_past_teardown). Only when nothing else still runs.
     """
     try:
         main(standalone_mode=True)
@@ -79,10 +78,4 @@ def _quick_exit(code) -> None:
     if code is not None and not isinstance(code, int):  # sys.exit("message"): print it as Python would
         print(code, file=sys.stderr)
         code = 1
-    atexit._run_exitfuncs()  # Python's own exit work (TensorFlow removes its autograph temp files here)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code or 0)
+    exit_past_teardown(code or 0)

@@ -7,7 +7,6 @@ failure into a ConversionError carrying the last meaningful lines.
 """
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from torch2tf.cache import Cache, file_digest, onnx_digest
 from torch2tf.convert.children import ANSI, WAIT_FLAG, run_onnx2tf_child, summarize_log
 from torch2tf.errors import ConversionError
+from torch2tf.native_logs import exit_past_teardown
 
 DEFAULT_TIMEOUT_S = 1800
 # onnx2tf names its sample-image file like this and looks for it in the working directory.
@@ -286,13 +286,9 @@ def _await_request(start_log: str) -> str | None:
     return request_path
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str]) -> None:
     request_path = _await_request(argv[2]) if argv[1] == WAIT_FLAG else argv[1]
-    code = _child_main(request_path) if request_path else 0
-    sys.stdout.flush()
-    sys.stderr.flush()
-    atexit._run_exitfuncs()  # Python's exit handlers (TensorFlow's autograph temp files go here)
-    os._exit(code)  # every file is written: skip TensorFlow's native teardown (~1 s)
+    exit_past_teardown(_child_main(request_path) if request_path else 0)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,10 @@ arguments as one JSON list from stdin.
 """
 from __future__ import annotations
 
-import atexit
 import json
-import os
 import sys
+
+from torch2tf.native_logs import exit_past_teardown
 
 
 def main(argv: list[str]) -> int:
@@ -30,8 +30,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    atexit._run_exitfuncs()  # Python's exit handlers (TensorFlow's autograph temp files go here)
-    os._exit(code)  # the model is written: skip torch's native teardown
+    exit_past_teardown(main(sys.argv[1:]))  # the model is written
