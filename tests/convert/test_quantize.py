@@ -213,3 +213,6 @@ def test_int8_hard_activations_run_on_xnnpack(tmp_path):
     assert "HARD_SWISH" in read_tflite_ops(out / "tflite" / "model_float32.tflite").counts
     int8_ops = read_tflite_ops(out / "tflite" / "model_integer_quant.tflite").counts
     assert not {"HARD_SWISH", "RELU_0_TO_1"} & set(int8_ops) and int8_ops["CONV_2D"] >= 10
+    # 10 hardswish and 3 squeeze-excite gates, and the one 1/6 left unfolded (the stem's hardswish also feeds
+    # a residual Add); the other twelve 1/6 factors went into the convolutions' and the classifier's weights
+    assert int8_ops["MUL"] == 14

@@ -151,3 +151,57 @@ def test_large_depthwise_tiles_compute_the_same(rng):
                  if i.name.endswith("_weight")]
         assert sides and all(max(side) <= 5 for side in sides)
         np.testing.assert_allclose(_run(model, {"x": x})[0], before[0], rtol=1e-5, atol=1e-5)
+
+
+def test_scalar_muls_fold_into_the_convolution_and_gemm_downstream(rng):
+    from torch2tf.convert.rewrites.scale_folding import fold_scalar_muls
+
+    model = onnx.parser.parse_model('''
+        <ir_version: 8, opset_import: ["" : 17]>
+        g (float[1, 4, 6, 6] x) => (float[1, 3] y, float[1, 5, 6, 6] z) {
+            s = HardSwish(x)
+            pooled = GlobalAveragePool(s)
+            flat = Flatten(pooled)
+            w1 = Constant <value = float[3, 4] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}> ()
+            b1 = Constant <value = float[3] {0.5, -1, 2}> ()
+            y = Gemm <transB = 1, alpha = 0.5> (flat, w1, b1)
+            w2 = Constant <value = float[5, 4, 1, 1] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                                                      19, 20}> ()
+            b2 = Constant <value = float[5] {1, 2, 3, 4, 5}> ()
+            w3 = Constant <value = float[4, 4, 1, 1] {1, -2, 3, 4, 5, 6, -7, 8, 9, 10, 11, 12, 13, -14, 15, 16}> ()
+            squeezed = Conv(pooled, w3)
+            excite = Sigmoid(squeezed)
+            gated = Mul(s, excite)
+            z = Conv(gated, w2, b2)
+        }''')
+    x = (rng.standard_normal((1, 4, 6, 6)) * 4).astype(np.float32)
+    before = _run(model, {"x": x})
+    spell_out_hard_activations(model)
+    assert fold_scalar_muls(model) == "scale folding (int8): 1 Mul by a scalar folded into the weights downstream"
+    onnx.checker.check_model(model)
+    muls = [n for n in model.graph.node if n.op_type == "Mul"]
+    assert len(muls) == 2 and {n.input[1] for n in muls} == {"excite", muls[0].input[1]}
+    for got, want in zip(_run(model, {"x": x}), before):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert fold_scalar_muls(model) == ""
+
+
+def test_scalar_muls_stay_where_a_path_is_not_linear_in_them():
+    from torch2tf.convert.rewrites.scale_folding import fold_scalar_muls
+
+    cases = ["m = Mul(x, c)\n a = Add(m, x)\n y = Conv(a, w)",  # Add: the other side is not scaled
+             "m = Mul(x, n)\n a = Relu(m)\n y = Conv(a, w)",  # negative scale: Relu does not commute
+             "m = Mul(x, c)\n a = Sigmoid(m)\n y = Conv(a, w)",
+             "m = Mul(x, c)\n a = Mul(m, m)\n y = Conv(a, w)",  # scaled twice
+             "m = Mul(x, c)\n r = Relu(m)\n y = Conv(x, w)\n"]  # r is a graph output below
+    for body in cases:
+        outputs = "float[1, 2, 3, 3] y" + (", float[1, 2, 3, 3] r" if " r = " in body else "")
+        model = onnx.parser.parse_model(f'''
+            <ir_version: 8, opset_import: ["" : 17]>
+            g (float[1, 2, 3, 3] x) => ({outputs}) {{
+                c = Constant <value = float {{0.25}}> ()
+                n = Constant <value = float {{-0.25}}> ()
+                w = Constant <value = float[2, 2, 1, 1] {{1, 2, 3, 4}}> ()
+                {body}
+            }}''')
+        assert fold_scalar_muls(model) == "", body

@@ -21,6 +21,7 @@ from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_state
 from torch2tf.convert.rewrites.names import rename_for_tensorflow
 from torch2tf.convert.rewrites.nonnegative_pool import zero_pad_nonnegative_pools
 from torch2tf.convert.rewrites.recurrent import unroll_recurrent
+from torch2tf.convert.rewrites.scale_folding import fold_scalar_muls
 
 REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, unroll_recurrent, fuse_gelu, flatten_index_grids,
             pad_broadcast_concats, elide_broadcast_expands, expand_bools_as_int, globalize_whole_input_pools,
@@ -28,7 +29,7 @@ REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, unroll_recurrent,
 
 
 # Only for the full-integer int8 conversion (its kernels differ from the float ones).
-INT8_REWRITES = (spell_out_hard_activations,)
+INT8_REWRITES = (spell_out_hard_activations, fold_scalar_muls)
 
 
 def apply_rewrites(path: Path, rewrites: tuple | None = None) -> list[str]:
