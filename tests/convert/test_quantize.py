@@ -195,9 +195,10 @@ def test_bench_bad_batch(converted, cli_runner):
     assert result.exit_code == 2 and "comma-separated positive integers" in result.output
 
 
-def test_int8_hard_activations_run_on_xnnpack(tmp_path):
+def test_int8_rewrites_on_the_mobilenet_example(tmp_path):
     """The MobileNet example's hardswish/hardsigmoid: fused (HARD_SWISH) in the float file, spelled out in
-    the full-integer one, where LiteRT's own HARD_SWISH/RELU_0_TO_1 int8 kernels split the XNNPACK graph."""
+    the full-integer one, where LiteRT's own HARD_SWISH/RELU_0_TO_1 int8 kernels split the XNNPACK graph;
+    their 1/6 factors folded into weights, the stem as SpaceToDepth + a stride-1 conv (int8 only)."""
     from click.testing import CliRunner
 
     from torch2tf.validate.tflite_ops import read_tflite_ops
@@ -216,3 +217,6 @@ def test_int8_hard_activations_run_on_xnnpack(tmp_path):
     # 10 hardswish and 3 squeeze-excite gates, and the one 1/6 left unfolded (the stem's hardswish also feeds
     # a residual Add); the other twelve 1/6 factors went into the convolutions' and the classifier's weights
     assert int8_ops["MUL"] == 14
+    # the 3-channel stride-2 stem: blocks of 2×2 pixels as 12 channels, a 2×2-tap stride-1 conv (int8 only)
+    assert int8_ops["SPACE_TO_DEPTH"] == 1
+    assert "SPACE_TO_DEPTH" not in read_tflite_ops(out / "tflite" / "model_float32.tflite").counts

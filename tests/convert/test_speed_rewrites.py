@@ -205,3 +205,53 @@ def test_scalar_muls_stay_where_a_path_is_not_linear_in_them():
                 {body}
             }}''')
         assert fold_scalar_muls(model) == "", body
+
+
+def _strided_conv(channels: int, size: int, kernel: tuple[int, int], stride: int, pads: list[int],
+                  rng) -> onnx.ModelProto:
+    from onnx import helper, numpy_helper
+
+    weight = rng.standard_normal((5, channels, *kernel)).astype(np.float32)
+    bias = rng.standard_normal(5).astype(np.float32)
+    out = [(size + pads[a] + pads[a + 2] - kernel[a]) // stride + 1 for a in (0, 1)]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=list(kernel), strides=[stride, stride],
+                          pads=pads)], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, channels, size, size])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 5, *out])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def test_strided_convolutions_over_few_channels_fold_into_space_to_depth(rng):
+    from torch2tf.convert.rewrites.space_to_depth import fold_strided_stems
+
+    cases = [(3, 32, (7, 7), 2, [3, 3, 3, 3]),  # a ResNet stem
+             (3, 16, (3, 3), 2, [1, 1, 1, 1]),  # a MobileNet stem
+             (4, 12, (3, 5), 2, [0, 2, 1, 2]),  # uneven kernel and pads
+             (1, 16, (6, 6), 4, [1, 1, 1, 1]),
+             (2, 10, (3, 3), 2, [0, 0, 0, 0])]  # no padding at all
+    for channels, size, kernel, stride, pads in cases:
+        model = _strided_conv(channels, size, kernel, stride, pads, rng)
+        x = rng.standard_normal((1, channels, size, size)).astype(np.float32)
+        before = _run(model, {"x": x})[0]
+        assert fold_strided_stems(model).startswith("strided stems (int8): 1 Conv"), (kernel, pads)
+        onnx.checker.check_model(model)
+        conv = next(n for n in model.graph.node if n.op_type == "Conv")
+        assert [n.op_type for n in model.graph.node] == ["SpaceToDepth", "Pad", "Conv"]
+        assert not any(a.name == "strides" for a in conv.attribute)
+        got = _run(model, {"x": x})[0]
+        assert got.shape == before.shape, (kernel, pads)
+        np.testing.assert_allclose(got, before, rtol=1e-5, atol=1e-5)
+
+
+def test_convolutions_space_to_depth_would_not_help_stay():
+    from torch2tf.convert.rewrites.space_to_depth import fold_strided_stems
+
+    rng = np.random.default_rng(0)
+    cases = [(8, 16, (3, 3), 2, [1, 1, 1, 1]),  # 32 channels a block: no longer few
+             (3, 15, (3, 3), 2, [1, 1, 1, 1]),  # odd size: blocks would not tile it
+             (3, 16, (3, 3), 1, [1, 1, 1, 1]),  # stride 1
+             (3, 16, (2, 2), 2, [0, 0, 0, 0])]  # kernel no wider than the stride: one tap already
+    for case in cases:
+        assert fold_strided_stems(_strided_conv(*case, rng)) == "", case

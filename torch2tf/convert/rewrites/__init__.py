@@ -22,6 +22,7 @@ from torch2tf.convert.rewrites.names import rename_for_tensorflow
 from torch2tf.convert.rewrites.nonnegative_pool import zero_pad_nonnegative_pools
 from torch2tf.convert.rewrites.recurrent import unroll_recurrent
 from torch2tf.convert.rewrites.scale_folding import fold_scalar_muls
+from torch2tf.convert.rewrites.space_to_depth import fold_strided_stems
 
 REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, unroll_recurrent, fuse_gelu, flatten_index_grids,
             pad_broadcast_concats, elide_broadcast_expands, expand_bools_as_int, globalize_whole_input_pools,
@@ -29,7 +30,7 @@ REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, unroll_recurrent,
 
 
 # Only for the full-integer int8 conversion (its kernels differ from the float ones).
-INT8_REWRITES = (spell_out_hard_activations, fold_scalar_muls)
+INT8_REWRITES = (spell_out_hard_activations, fold_scalar_muls, fold_strided_stems)
 
 
 def apply_rewrites(path: Path, rewrites: tuple | None = None) -> list[str]:
