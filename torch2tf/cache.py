@@ -121,12 +121,20 @@ class Cache:
         evict(self.root, max_bytes(), keep=entry)
 
 
+def max_gigabytes(text: str | None) -> float:
+    """``$TORCH2TF_CACHE_MAX_GB``'s value (unset or empty: the default); ValueError unless a number ≥ 0."""
+    gigabytes = float(text) if text else DEFAULT_MAX_GB  # ValueError for "5G"
+    if not gigabytes >= 0 or gigabytes == float("inf"):
+        raise ValueError(f"{text!r} is not a size in gigabytes")
+    return gigabytes
+
+
 def max_bytes() -> int:
+    """The cache's size limit (the CLI refuses a bad $TORCH2TF_CACHE_MAX_GB; elsewhere it means the default)."""
     try:
-        gigabytes = float(os.environ.get(MAX_GB_ENV) or DEFAULT_MAX_GB)
+        return int(max_gigabytes(os.environ.get(MAX_GB_ENV)) * 1e9)
     except ValueError:
-        gigabytes = DEFAULT_MAX_GB
-    return int(max(gigabytes, 0.0) * 1e9)
+        return int(DEFAULT_MAX_GB * 1e9)
 
 
 def evict(root: Path, limit: int, keep: Path | None = None) -> list[Path]:

@@ -86,3 +86,14 @@ def test_an_interrupt_waits_for_the_meanwhile_work(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_onnx2tf(_request(model, tmp_path / "raw"), tmp_path / "run", meanwhile=slow)
     assert done.is_set()
+
+
+def test_stop_ends_the_children_not_taken_and_starts_no_more(tmp_path):
+    from torch2tf.convert.children import take_ahead
+
+    with started_ahead(tmp_path / "work", onnx2tf_runs=3) as ahead:
+        processes = [child.process for child in ahead.children.values()]
+        assert len(processes) == 2  # onnxsim and the first onnx2tf
+        ahead.stop()  # as when the export came from the cache
+        assert all(p.poll() is not None for p in processes)
+        assert take_ahead("onnx2tf") is None and take_ahead("onnxsim") is None and ahead.started == 2

@@ -128,3 +128,25 @@ def test_quantized_variant_reused_with_the_same_calibration(tiny_models, tmp_pat
     assert next(p for p in report["parity"] if p["target"] == "tflite_integer_quant")["passed"]  # checked again
     same = [(tmp_path / d / "tflite" / "model_integer_quant.tflite").read_bytes() for d in ("a", "b")]
     assert same[0] == same[1]
+
+
+def test_a_size_limit_that_is_not_a_number_is_refused_by_the_cli(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from torch2tf.cache import DEFAULT_MAX_GB, max_bytes, max_gigabytes
+    from torch2tf.cli import main
+
+    monkeypatch.delenv("TORCH2TF_NO_CACHE", raising=False)  # conftest turns the cache off
+    assert max_gigabytes("0.5") == 0.5 and max_gigabytes("") == max_gigabytes(None) == DEFAULT_MAX_GB
+    for bad in ("5G", "-1", "nan", "inf"):
+        with pytest.raises(ValueError):
+            max_gigabytes(bad)
+        monkeypatch.setenv(MAX_GB_ENV, bad)
+        assert max_bytes() == DEFAULT_MAX_GB * 1e9  # library callers keep the default
+        result = CliRunner().invoke(main, ["convert", str(tmp_path / "model.py"), "-i", "x:1x3",
+                                           "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c")])
+        assert result.exit_code == 2 and f"{MAX_GB_ENV}='{bad}'" in result.output, result.output
+        assert not (tmp_path / "out").exists() and not (tmp_path / "c").exists()
+        result = CliRunner().invoke(main, ["convert", str(tmp_path / "model.py"), "-i", "x:1x3",
+                                           "-o", str(tmp_path / "out"), "--no-cache"])
+        assert MAX_GB_ENV not in result.output  # no cache: the limit does not matter

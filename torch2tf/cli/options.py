@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from torch2tf.cache import CACHE_ENV, NO_CACHE_ENV, default_cache_dir
+from torch2tf.cache import CACHE_ENV, MAX_GB_ENV, NO_CACHE_ENV, default_cache_dir, max_gigabytes
 from torch2tf.errors import InputSpecError
 from torch2tf.pipeline.options import QuantizeOptions
 from torch2tf.specs import parse_input_spec
@@ -82,12 +82,19 @@ def cache_options(fn):
     @functools.wraps(fn)
     def wrapper(*args, cache_dir, no_cache, **kwargs):
         disabled = no_cache or os.environ.get(NO_CACHE_ENV, "") not in ("", "0")
+        if not disabled:
+            try:
+                max_gigabytes(os.environ.get(MAX_GB_ENV))
+            except ValueError:
+                raise click.UsageError(f"{MAX_GB_ENV}={os.environ[MAX_GB_ENV]!r}: give the cache's size limit "
+                                       "in gigabytes, a number such as 10 or 0.5") from None
         return fn(*args, cache_dir=None if disabled else (cache_dir or default_cache_dir()), **kwargs)
 
     return _apply([
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      help=f"Reuse earlier exports, onnxsim passes and onnx2tf runs kept here (content-addressed; "
-                          f"safe to move or delete). Default: ${CACHE_ENV}, else ~/.cache/torch2tf."),
+                          f"safe to move or delete; kept under ${MAX_GB_ENV} gigabytes, default 10, by removing what "
+                          f"was used longest ago). Default: ${CACHE_ENV}, else ~/.cache/torch2tf."),
         click.option("--no-cache", is_flag=True,
                      help=f"Export and convert from scratch and keep nothing (also: {NO_CACHE_ENV}=1). Parity is "
                           "checked again on every run either way."),
