@@ -88,12 +88,21 @@ def test_an_interrupt_waits_for_the_meanwhile_work(tmp_path):
     assert done.is_set()
 
 
-def test_stop_ends_the_children_not_taken_and_starts_no_more(tmp_path):
-    from torch2tf.convert.children import take_ahead
+def test_children_ahead_yield_to_the_parent_and_stop_ends_those_not_taken(tmp_path):
+    import os
+    import time
+
+    from torch2tf.convert.children import AHEAD_NICENESS, take_ahead
 
     with started_ahead(tmp_path / "work", onnx2tf_runs=3) as ahead:
         processes = [child.process for child in ahead.children.values()]
         assert len(processes) == 2  # onnxsim and the first onnx2tf
+        wanted = min(os.getpriority(os.PRIO_PROCESS, 0) + AHEAD_NICENESS, 19)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and \
+                any(os.getpriority(os.PRIO_PROCESS, p.pid) != wanted for p in processes):
+            time.sleep(0.05)  # each lowers its own priority first thing
+        assert [os.getpriority(os.PRIO_PROCESS, p.pid) for p in processes] == [wanted, wanted]
         ahead.stop()  # as when the export came from the cache
         assert all(p.poll() is not None for p in processes)
         assert take_ahead("onnx2tf") is None and take_ahead("onnxsim") is None and ahead.started == 2

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from torch2tf.cache import Cache, file_digest, onnx_digest
-from torch2tf.convert.children import ANSI, WAIT_FLAG, run_onnx2tf_child, summarize_log
+from torch2tf.convert.children import ANSI, WAIT_FLAG, run_onnx2tf_child, summarize_log, yield_to_parent
 from torch2tf.errors import ConversionError
 from torch2tf.native_logs import exit_past_teardown
 
@@ -266,6 +266,7 @@ def copy_onnx(src: Path, dest_dir: Path) -> Path:
 def _await_request(start_log: str) -> str | None:
     """A child started ahead (children.ChildAhead): import, then read ``REQUEST<TAB>LOG`` from
     stdin; from then on the request's log is stdout and stderr, starting with what the imports printed."""
+    yield_to_parent()
     _forbid_network()
     import numpy  # noqa: F401  (the point of starting ahead: these imports happen before the request)
     import onnx2tf  # noqa: F401

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import sys
 
+from torch2tf.convert.children import yield_to_parent
 from torch2tf.native_logs import exit_past_teardown
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--wait"]:
+        yield_to_parent()
         import onnxsim  # noqa: F401  (the point of starting ahead: the import happens before the work)
 
         line = sys.stdin.readline()
