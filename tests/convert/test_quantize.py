@@ -211,7 +211,8 @@ def test_int8_rewrites_on_the_mobilenet_example(tmp_path):
     report = json.loads((out / "report.json").read_text())
     entry = next(p for p in report["parity"] if p["target"] == "tflite_integer_quant")
     assert entry["passed"] and entry["outputs"][0]["cosine"] >= 0.99
-    assert "HARD_SWISH" in read_tflite_ops(out / "tflite" / "model_float32.tflite").counts
+    float_ops = read_tflite_ops(out / "tflite" / "model_float32.tflite").counts
+    assert "HARD_SWISH" in float_ops and "RELU_0_TO_1" not in float_ops  # hardsigmoid: a conv's RELU6 and a MUL
     int8_ops = read_tflite_ops(out / "tflite" / "model_integer_quant.tflite").counts
     assert not {"HARD_SWISH", "RELU_0_TO_1"} & set(int8_ops) and int8_ops["CONV_2D"] >= 10
     # 10 hardswish and 3 squeeze-excite gates, and the one 1/6 left unfolded (the stem's hardswish also feeds

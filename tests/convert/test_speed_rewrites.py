@@ -80,6 +80,19 @@ def test_hard_activations_spelled_out_compute_the_same(rng):
     assert spell_out_hard_activations(model) == ""
 
 
+def test_float_files_spell_out_hard_sigmoids_only():
+    from torch2tf.convert.rewrites.hard_activations import spell_out_hard_sigmoids
+
+    model = onnx.parser.parse_model('''
+        <ir_version: 8, opset_import: ["" : 17]>
+        g (float[N, 8] x) => (float[N, 8] y) {
+            s = HardSwish(x)
+            y = HardSigmoid <alpha = 0.2, beta = 0.5> (s)
+        }''')
+    assert spell_out_hard_sigmoids(model) == "hard activations: 1 HardSigmoid spelled out as Add, Clip(0, 6), Mul"
+    assert [n.op_type for n in model.graph.node] == ["HardSwish", "Mul", "Add", "Clip", "Mul"]
+
+
 def _group_norm_graph(groups: int, scale: str, bias: str) -> onnx.ModelProto:
     return onnx.parser.parse_model(f'''
         <ir_version: 8, opset_import: ["" : 18]>

@@ -13,7 +13,7 @@ from torch2tf.convert.rewrites.expand_elision import elide_broadcast_expands
 from torch2tf.convert.rewrites.gelu import fuse_gelu
 from torch2tf.convert.rewrites.global_pool import globalize_whole_input_pools
 from torch2tf.convert.rewrites.group_norm import flatten_group_norms
-from torch2tf.convert.rewrites.hard_activations import spell_out_hard_activations
+from torch2tf.convert.rewrites.hard_activations import spell_out_hard_activations, spell_out_hard_sigmoids
 from torch2tf.convert.rewrites.index_grid import flatten_index_grids
 from torch2tf.convert.rewrites.large_depthwise import tile_large_depthwise
 from torch2tf.convert.rewrites.legacy_softmax import spell_out_legacy_softmax
@@ -26,7 +26,8 @@ from torch2tf.convert.rewrites.space_to_depth import fold_strided_stems
 
 REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, unroll_recurrent, fuse_gelu, flatten_index_grids,
             pad_broadcast_concats, elide_broadcast_expands, expand_bools_as_int, globalize_whole_input_pools,
-            zero_pad_nonnegative_pools, flatten_group_norms, tile_large_depthwise, rename_for_tensorflow)
+            zero_pad_nonnegative_pools, spell_out_hard_sigmoids, flatten_group_norms, tile_large_depthwise,
+            rename_for_tensorflow)
 
 
 # Only for the full-integer int8 conversion (its kernels differ from the float ones).
