@@ -109,3 +109,24 @@ def test_output_path_that_is_a_file(cli_runner, tiny_models, tmp_path):
     result = cli_runner.invoke(main, ["convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8",
                                       "-o", str(tmp_path / "f")])
     assert result.exit_code == 2
+
+
+@pytest.mark.slow
+def test_tune_converts_with_every_strategy_and_keeps_the_fastest_that_holds(tiny_models, tmp_path, cli_runner):
+    out = tmp_path / "out"
+    result = cli_runner.invoke(main, ["convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "-o", str(out), "-q",
+                                      "--tune"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    attempts = report["conversion"]["attempts"]
+    timed = [a for a in attempts if "tflite_fp32_ms" in a]
+    assert len(attempts) == 4 and len(timed) >= 2  # every rung tried; those that hold parity timed
+    assert all(a["status"] == "ok" and a["tflite_fp32_ms"] > 0 for a in timed)
+    fastest = min(timed, key=lambda a: a["tflite_fp32_ms"])
+    assert report["conversion"]["strategy"] == fastest["strategy"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert fastest["strategy"] in json.dumps(manifest)
+    assert "--tune: the fastest TFLite fp32 file" in (out / "report.md").read_text()
+    refused = cli_runner.invoke(main, ["convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "-o",
+                                       str(tmp_path / "other"), "--tune", "--strategy", "static-batch"])
+    assert refused.exit_code == 2 and "--tune compares the strategies" in refused.output

@@ -106,3 +106,15 @@ def test_children_ahead_yield_to_the_parent_and_stop_ends_those_not_taken(tmp_pa
         ahead.stop()  # as when the export came from the cache
         assert all(p.poll() is not None for p in processes)
         assert take_ahead("onnx2tf") is None and take_ahead("onnxsim") is None and ahead.started == 2
+
+
+def test_a_child_that_died_silently_is_described_by_how_it_ended(tmp_path):
+    from torch2tf.convert.children import summarize_log
+
+    log = tmp_path / "onnx2tf.log"
+    log.write_text("I0000 00:00:1.5 1 port.cc:153] oneDNN custom operations are on.\n"
+                   "TORCH2TF-STARTED-AHEAD 12749\nTORCH2TF-JOB-START 0\n")
+    assert summarize_log(log, returncode=-11) == "the onnx2tf process was killed by SIGSEGV, with no message"
+    assert summarize_log(log, returncode=1) == "no output (crashed?)"
+    log.write_text("TORCH2TF-JOB-START 0\nValueError: Dimensions must be equal\n")
+    assert summarize_log(log, returncode=1) == "ValueError: Dimensions must be equal"

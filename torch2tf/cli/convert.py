@@ -63,6 +63,10 @@ from torch2tf.pipeline.options import ConvertOptions
 @cache_options
 @click.option("--strategy", help="Try only this conversion strategy (a rung of the ladder, as named in report.md, "
                                  "e.g. static-batch) instead of walking the ladder.")
+@click.option("--tune", is_flag=True,
+              help="Convert with every strategy that applies (one onnx2tf run each) and keep, among those that "
+                   "hold parity, the one whose TFLite fp32 file runs fastest (batch 1, timed side by side; the "
+                   "report lists each). It may pick a static-batch strategy: TFLite files then take batch 1.")
 @click.option("--no-op-check", is_flag=True,
               help="Convert even when the support table says an operator will not convert.")
 @ci_file_options
@@ -70,7 +74,7 @@ from torch2tf.pipeline.options import ConvertOptions
 @json_option
 @interruptible
 def convert(model, inputs, input_data, output, force, opset, layout, tflite_layout, output_names, seed, work_dir, tolerances,
-            no_localize, tflite_builtins_only, quantize, cache_dir, strategy, no_op_check, junit, markdown, quiet,
+            no_localize, tflite_builtins_only, quantize, cache_dir, strategy, tune, no_op_check, junit, markdown, quiet,
             as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
@@ -98,7 +102,8 @@ def convert(model, inputs, input_data, output, force, opset, layout, tflite_layo
                              opset=opset, layout=layout, tflite_layout=tflite_layout, seed=seed, work_dir=work_dir,
                              tolerances=list(tolerances),
                              localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
-                             op_check=not no_op_check, strategy=strategy, quantize=quantize, cache_dir=cache_dir,
+                             op_check=not no_op_check, strategy=strategy, tune=tune, quantize=quantize,
+                             cache_dir=cache_dir,
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
     try:
         outcome = run_convert(options, on_event=None if quiet else print_event)

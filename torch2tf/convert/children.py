@@ -18,6 +18,7 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ ONNXSIM_MODULE = "torch2tf.convert.onnxsim_child"
 WAIT_FLAG = "--wait"
 AHEAD_NICENESS = 10  # added to a child's nice value while it imports ahead (it keeps it for its work)
 _NOISE = re.compile(r"^(I0000|W0000|E0000|WARNING: All log messages|To enable the following|"
-                    r"\S+\.cc:\d+\]|\s*$)")
+                    r"\S+\.cc:\d+\]|TORCH2TF-(STARTED-AHEAD|JOB-START|JOB-OK)|\s*$)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ahead: contextvars.ContextVar[Ahead | None] = contextvars.ContextVar("children_ahead", default=None)
 
@@ -155,8 +156,8 @@ def wait_or_kill(process: subprocess.Popen, timeout_s: float) -> int | None:
         raise
 
 
-def summarize_log(log_path: Path, max_lines: int = 4) -> str:
-    """The reason onnx2tf gave: our child's verdict line, else the last non-noise lines."""
+def summarize_log(log_path: Path, max_lines: int = 4, returncode: int | None = None) -> str:
+    """The reason onnx2tf gave: our child's verdict line, else the last non-noise lines, else how it ended."""
     lines = [ANSI.sub("", ln).rstrip() for ln in log_path.read_text(errors="replace").splitlines()]
     verdicts = [ln.split("TORCH2TF-FAILURE:", 1)[1].strip() for ln in lines if "TORCH2TF-FAILURE:" in ln]
     op_names = [ln.split("onnx_op_name:", 1)[1].strip() for ln in lines if "onnx_op_name:" in ln]
@@ -164,7 +165,12 @@ def summarize_log(log_path: Path, max_lines: int = 4) -> str:
         where = f" (at ONNX node {op_names[-1]})" if op_names else ""
         return verdicts[-1] + where
     meaningful = [ln for ln in lines if not _NOISE.match(ln)]
-    return " | ".join(meaningful[-max_lines:]) or "no output (crashed?)"
+    if meaningful:
+        return " | ".join(meaningful[-max_lines:])
+    if returncode is not None and returncode < 0:
+        with contextlib.suppress(ValueError):
+            return f"the onnx2tf process was killed by {signal.Signals(-returncode).name}, with no message"
+    return "no output (crashed?)"
 
 
 @functools.cache

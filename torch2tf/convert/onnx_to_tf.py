@@ -83,7 +83,7 @@ def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAUL
     if returncode is None:
         raise ConversionError(f"onnx2tf did not finish within {timeout_s} s")
     if returncode != 0:
-        raise ConversionError(f"onnx2tf failed: {summarize_log(log_path)}")
+        raise ConversionError(f"onnx2tf failed: {summarize_log(log_path, returncode=returncode)}")
     missing = [p.name for p in (out / "saved_model.pb", result.tflite_float32, result.tflite_float16)
                if not p.exists()]
     if missing:

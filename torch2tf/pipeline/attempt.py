@@ -72,6 +72,7 @@ class Attempt:
     parity: list[dict] = field(default_factory=list)
     rewrites: list[str] = field(default_factory=list)
     parity_seconds: float = 0.0
+    tflite_ms: float | None = None  # its TFLite fp32 file's median latency, when --tune timed it
 
     @property
     def exporter(self) -> str:
@@ -105,8 +106,9 @@ class Attempt:
         return self.directory / "raw" / f"model_{precision}.tflite"
 
     def to_json(self) -> dict:
+        timed = {} if self.tflite_ms is None else {"tflite_fp32_ms": round(self.tflite_ms, 4)}
         return {"exporter": self.exporter, "strategy": self.strategy.name, "status": self.status,
-                "reason": self.reason, "seconds": round(self.seconds, 2), "rewrites": self.rewrites}
+                "reason": self.reason, "seconds": round(self.seconds, 2), "rewrites": self.rewrites, **timed}
 
 
 def try_strategy(candidate: Candidate, strategy: Strategy, ctx: AttemptContext) -> Attempt:

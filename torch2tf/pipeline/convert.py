@@ -49,6 +49,8 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     tolerances = _tolerances(options)
     if options.layout not in ("nchw", "nhwc"):
         raise UsageError(f"--layout must be nchw or nhwc, not {options.layout!r}")
+    if options.tune and options.strategy:
+        raise UsageError("--tune compares the strategies and --strategy names one: give one of them")
     model = model_file(options.model)
     check_output_dir(options.output, options.force, keep=(model,) if model else ())
     arrays = load_npz(options.input_data) if options.input_data else None
@@ -56,7 +58,7 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     staging = StagingDir(options.output)
     try:
         # onnx2tf's and onnxsim's children import while this process loads and exports the model
-        onnx2tf_runs = 1 + (len(options.quantize.modes) if options.quantize else 0)
+        onnx2tf_runs = (4 if options.tune else 1) + (len(options.quantize.modes) if options.quantize else 0)
         with _work_dir(options.work_dir) as work, started_ahead(work, onnx2tf_runs) as ahead:
             _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work, ahead)
         raise_if_stopped()  # never commit after a stop request, even one some library swallowed
@@ -88,8 +90,8 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     ctx = AttemptContext(loaded.specs, checked.output_specs, loaded.samples, options.layout, options.seed, work,
                          tolerances, graphs, options.tflite_layout)
     rungs = select_strategies(loaded.specs, checked.facts, options.strategy)
-    ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, rungs, lambda d, s: log.info("convert", d, s))
-                     .climb())
+    ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, rungs, lambda d, s: log.info("convert", d, s),
+                                               options.tune).climb())
     _record_conversion(report, ladder, options.layout)
     chosen = ladder.chosen
     log.record("parity", chosen.parity_seconds, _parity_summary(report.parity))

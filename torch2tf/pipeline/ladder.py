@@ -17,11 +17,13 @@ from torch2tf.convert.strategies import GraphFacts, Strategy, strategies_for
 from torch2tf.errors import ConversionError, Torch2TFError, UsageError
 from torch2tf.pipeline.attempt import Attempt, AttemptContext, Candidate, try_strategy
 from torch2tf.pipeline.stages import Exported, Loaded, export_path, export_request
+from torch2tf.validate.bench import time_tflite_files
 from torch2tf.validate.parity import TargetRun, compare_target, run_samples, summarize_failures
 from torch2tf.validate.runners import OrtRunner
 
 FALLBACK_OPSET = 17  # the TorchScript exporter's retry uses another opset too
 CONSOLE_LINE = 200  # a failed rung is one line this long on the console; report.md and its log have it all
+TUNE_THREADS, TUNE_ROUNDS = 2, 40  # --tune times each rung's TFLite fp32 file like `torch2tf bench` does
 Inform = Callable[[str, float], None]
 
 
@@ -56,8 +58,9 @@ class Ladder:
     """One walk over exporters × strategies for one model."""
 
     def __init__(self, loaded: Loaded, exported: Exported, ctx: AttemptContext, rungs: list[Strategy],
-                 inform: Inform) -> None:
+                 inform: Inform, tune: bool = False) -> None:
         self.loaded, self.exported, self.ctx, self.rungs, self.inform = loaded, exported, ctx, rungs, inform
+        self.tune = tune  # every rung, then the fastest of those that hold parity
         self.attempts: list[Attempt] = []
         self.export_attempts: list[dict] = []
         self.candidates: dict[str, Candidate | None] = {}
@@ -97,14 +100,31 @@ class Ladder:
                 self.inform(one_line(f"{exporter} export differs from torch: "
                                      f"{summarize_failures([candidate.export_check])}", CONSOLE_LINE), 0.0)
                 continue
+            holding = []
             for strategy in self.rungs:
                 attempt = try_strategy(candidate, strategy, self.ctx)
                 self.attempts.append(attempt)
-                self.inform(one_line(f"{exporter}/{strategy.name}: {attempt.status}"
-                                     + (f" — {attempt.reason}" if attempt.reason else ""), CONSOLE_LINE), attempt.seconds)
+                line = f"{exporter}/{strategy.name}: {attempt.status}" + (f" — {attempt.reason}" if attempt.reason else "")
+                self.inform(one_line(line, CONSOLE_LINE), attempt.seconds)
                 if attempt.fp32_holds:  # ok, or only the fp16 file is off: no other rung stores weights better
-                    return attempt
+                    holding.append(attempt)
+                    if not self.tune:
+                        break
+            if holding:
+                return self._fastest(holding)
         return None
+
+    def _fastest(self, attempts: list[Attempt]) -> Attempt:
+        """The attempt with the fewest failing targets, then the fastest TFLite fp32 file (--tune)."""
+        if len(attempts) > 1:
+            timings = time_tflite_files({str(i): (a.tflite_path("float32"), a.tflite_inputs, a.tflite_outputs)
+                                         for i, a in enumerate(attempts)}, self.ctx.samples[0].feeds,
+                                        TUNE_THREADS, TUNE_ROUNDS)
+            for i, attempt in enumerate(attempts):
+                attempt.tflite_ms = timings[str(i)]
+            self.inform(one_line("TFLite fp32 at batch 1: " + ", ".join(
+                f"{a.strategy.name} {a.tflite_ms:.3f} ms" for a in attempts), CONSOLE_LINE), 0.0)
+        return min(attempts, key=lambda a: (a.failed_targets(), a.tflite_ms or 0.0))
 
     def _candidate(self, exporter: str) -> Candidate | None:
         if exporter not in self.candidates:

@@ -35,6 +35,7 @@ class ConvertOptions:
     op_check: bool = True  # stop before onnx2tf when the support table says an op cannot convert
     quantize: QuantizeOptions | None = None  # extra quantized TFLite variants
     strategy: str | None = None  # try only this rung of the ladder (e.g. "static-batch")
+    tune: bool = False  # every rung that holds parity, then the one whose TFLite fp32 file runs fastest
     cache_dir: Path | None = None  # reuse exports and conversions stored here (None: no cache)
 
 

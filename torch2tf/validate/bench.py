@@ -95,6 +95,20 @@ def tflite_vs_onnxruntime(directory: Path, threads: int = 1, rounds: int = 20, t
     return {"onnxruntime_ms": ort_ms, "tflite_ms": tflite_ms, "ratio": tflite_ms / ort_ms}
 
 
+def time_tflite_files(files: dict[str, tuple[Path, list, list]], feeds: dict[str, np.ndarray], threads: int,
+                      rounds: int) -> dict[str, float]:
+    """Median milliseconds at batch 1 of each TFLite file (name: (path, input bindings, output bindings)),
+    timed side by side in blocks, as ``run_bench`` times runtimes."""
+    runners = {name: (TfliteRunner(path, inputs, outputs, threads=threads), None)
+               for name, (path, inputs, outputs) in files.items()}
+    try:
+        timings = _time_runners(runners, feeds, rounds)
+    finally:
+        for runner, _ in runners.values():
+            runner.close()
+    return {name: float(np.median(times)) * 1000.0 for name, times in timings.items()}
+
+
 def _time_runners(runners: dict, feeds: dict[str, np.ndarray], rounds: int) -> dict[str, list[float]]:
     """Warm-up, then blocks of BLOCK runs per runtime in turn, each after a pause and WARM_SECONDS of
     untimed runs (after a pause the first ten runs of the U-Net example's TFLite file took 0.9 ms,
