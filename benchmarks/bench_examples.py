@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """How fast each example's artifacts run against onnxruntime, family by family, measured side by side.
 
-    .venv/bin/python benchmarks/bench_examples.py [--threads 2] [--rounds 60] [--only resnet,mobilenet]
+    .venv/bin/python benchmarks/bench_examples.py [--threads 2] [--rounds 60] [--only resnet,mobilenet] [--tune]
 
 Converts every example and three nets of families no example covers (ConvNeXt, ViT-tiny, GRU:
 benchmarks/family_models.py) (the ResNet and MobileNet ones also with dynamic-range and full-integer int8
@@ -41,6 +41,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--only", help="comma-separated family names (the keys before a space), e.g. resnet,lstm")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench")
+    parser.add_argument("--tune", action="store_true",
+                        help="convert with --tune (every strategy, the fastest TFLite fp32 file kept)")
     args = parser.parse_args()
     chosen = {k: v for k, v in EXAMPLES.items()
               if not args.only or k.split(" ")[0] in args.only.split(",")}
@@ -67,11 +69,12 @@ def _convert_and_bench(name: str, model: str, specs: list[str], quantize: bool, 
     out = args.out / name
     inputs = [a for spec in specs for a in ("--input", spec)]
     subprocess.run([*cli, "convert", model, *inputs, "-o", str(out), "--force", "-q", "--no-cache",
-                    *(QUANTIZE if quantize else [])], check=True, cwd=ROOT)
+                    *(QUANTIZE if quantize else []), *(["--tune"] if args.tune else [])], check=True, cwd=ROOT)
     subprocess.run([*cli, "bench", str(out), "--threads", str(args.threads), "--rounds", str(args.rounds)],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     report = json.loads((out / "report.json").read_text())
-    print(f"\n## {name} ({' '.join(specs)}, batch 1, {args.threads} threads)\n")
+    strategy = report["conversion"]["strategy"]
+    print(f"\n## {name} ({' '.join(specs)}, batch 1, {args.threads} threads, strategy {strategy})\n")
     print("| runtime | size vs ORT fp32 | latency vs ORT fp32 | median ms |")
     print("|---|---|---|---|")
     for row in report["benchmark"]["rows"]:
