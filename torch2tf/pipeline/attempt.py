@@ -106,7 +106,7 @@ class Attempt:
         return self.directory / "raw" / f"model_{precision}.tflite"
 
     def to_json(self) -> dict:
-        timed = {} if self.tflite_ms is None else {"tflite_fp32_ms": round(self.tflite_ms, 4)}
+        timed = {} if self.tflite_ms is None else {"tflite_fp32_ms": round(self.tflite_ms, 6)}
         return {"exporter": self.exporter, "strategy": self.strategy.name, "status": self.status,
                 "reason": self.reason, "seconds": round(self.seconds, 2), "rewrites": self.rewrites, **timed}
 
