@@ -65,12 +65,20 @@ def onnx_digest(path: Path) -> str:
     return hashlib.sha256(":".join(parts).encode()).hexdigest()
 
 
+def directory_digest(path: Path) -> str:
+    """Every file under ``path``, by relative name and content, as one digest."""
+    digest = hashlib.sha256()
+    for file in sorted(f for f in path.rglob("*") if f.is_file()):
+        digest.update(f"{file.relative_to(path)}:{file_digest(file)}\n".encode())
+    return digest.hexdigest()
+
+
 @dataclass
 class Cache:
     """``root`` None: disabled (``--no-cache``); every lookup misses and nothing is stored."""
 
     root: Path | None
-    used: list[str] = field(default_factory=list)  # "export", "onnxsim", "onnx2tf" entries served from the cache
+    used: list[str] = field(default_factory=list)  # "export", "onnxsim", "onnx2tf", "serving" entries served
 
     @staticmethod
     def key(kind: str, parts: dict[str, Any], packages: tuple[str, ...]) -> str:

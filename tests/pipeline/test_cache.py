@@ -11,7 +11,7 @@ from tests.conftest import TINY_MODELS, run_cli
 from torch2tf.cache import MAX_GB_ENV, Cache, evict
 
 pytestmark = pytest.mark.slow
-CACHED = {"export", "onnxsim", "onnx2tf"}
+CACHED = {"export", "onnxsim", "onnx2tf", "serving"}
 
 
 def _convert(model_file, out, cache, *extra):
@@ -67,6 +67,18 @@ def test_damaged_entry_is_never_a_pass(tiny_models, tmp_path):
     first_rung = report["conversion"]["attempts"][0]
     assert first_rung["status"] != "ok"  # the damaged conversion was caught, not passed
     assert again.returncode == 0 and report["passed"]  # the next rung converted from scratch
+
+
+def test_a_damaged_serving_saved_model_is_never_a_pass(tiny_models, tmp_path):
+    cache = tmp_path / "cache"
+    assert _convert(tiny_models, tmp_path / "a", cache).returncode == 0
+    for graph in (cache / "serving").rglob("saved_model.pb"):
+        graph.write_bytes(b"not a graph")
+    again = _convert(tiny_models, tmp_path / "b", cache)
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    first_rung = report["conversion"]["attempts"][0]
+    assert first_rung["status"] != "ok" and "saved_model" in first_rung["reason"].lower()
+    assert again.returncode == 0 and report["passed"]
 
 
 def test_unreadable_entries_miss(tmp_path):
