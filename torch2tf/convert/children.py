@@ -7,8 +7,8 @@ for one line saying what to do. They run at a lower priority (``yield_to_parent`
 two children importing at the parent's priority slowed its model load and export by more than
 their head start saved, and a run whose export and conversion come from the cache needs neither
 (ResNet example: first convert 7.2 → 6.0 s, second 4.3 → 3.2 s). A run that finds no child of its
-kind waiting starts one for its work. The onnx2tf child is offline (a network namespace of its own where the machine allows it)
-and writes everything to its request's log.
+kind waiting starts one for its work. The onnx2tf child is offline (a network namespace of its own
+where the machine allows it) and writes everything to its request's log.
 """
 from __future__ import annotations
 

@@ -58,6 +58,7 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     staging = StagingDir(options.output)
     try:
         # onnx2tf's and onnxsim's children import while this process loads and exports the model
+        # --tune: every rung converts (strategies_for builds at most four)
         onnx2tf_runs = (4 if options.tune else 1) + (len(options.quantize.modes) if options.quantize else 0)
         with _work_dir(options.work_dir) as work, started_ahead(work, onnx2tf_runs) as ahead:
             _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work, ahead)

@@ -104,8 +104,9 @@ class Ladder:
             for strategy in self.rungs:
                 attempt = try_strategy(candidate, strategy, self.ctx)
                 self.attempts.append(attempt)
-                line = f"{exporter}/{strategy.name}: {attempt.status}" + (f" — {attempt.reason}" if attempt.reason else "")
-                self.inform(one_line(line, CONSOLE_LINE), attempt.seconds)
+                reason = f" — {attempt.reason}" if attempt.reason else ""
+                self.inform(one_line(f"{exporter}/{strategy.name}: {attempt.status}{reason}", CONSOLE_LINE),
+                            attempt.seconds)
                 if attempt.fp32_holds:  # ok, or only the fp16 file is off: no other rung stores weights better
                     holding.append(attempt)
                     if not self.tune:

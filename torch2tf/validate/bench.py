@@ -85,13 +85,8 @@ def tflite_vs_onnxruntime(directory: Path, threads: int = 1, rounds: int = 20, t
     path = directory / manifest_tflite_variants(manifest)[target]["path"]
     runners = {"onnxruntime": (OrtRunner(directory / "model.onnx", threads=threads), None),
                target: (TfliteRunner(path, *manifest_tflite_bindings(manifest, target), threads=threads), None)}
-    try:
-        timings = _time_runners(runners, make_inputs(specs, 1, seed=0, vocab=manifest_vocab(directory, manifest)),
-                                rounds)
-    finally:
-        for runner, _ in runners.values():
-            runner.close()
-    ort_ms, tflite_ms = (float(np.median(timings[k])) * 1000.0 for k in ("onnxruntime", target))
+    medians = _median_ms(runners, make_inputs(specs, 1, seed=0, vocab=manifest_vocab(directory, manifest)), rounds)
+    ort_ms, tflite_ms = medians["onnxruntime"], medians[target]
     return {"onnxruntime_ms": ort_ms, "tflite_ms": tflite_ms, "ratio": tflite_ms / ort_ms}
 
 
@@ -101,6 +96,11 @@ def time_tflite_files(files: dict[str, tuple[Path, list, list]], feeds: dict[str
     timed side by side in blocks, as ``run_bench`` times runtimes."""
     runners = {name: (TfliteRunner(path, inputs, outputs, threads=threads), None)
                for name, (path, inputs, outputs) in files.items()}
+    return _median_ms(runners, feeds, rounds)
+
+
+def _median_ms(runners: dict, feeds: dict[str, np.ndarray], rounds: int) -> dict[str, float]:
+    """Each runner's median milliseconds (``_time_runners``); every runner is closed afterwards."""
     try:
         timings = _time_runners(runners, feeds, rounds)
     finally:

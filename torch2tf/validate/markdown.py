@@ -158,8 +158,8 @@ def _attempts(report: dict[str, Any]) -> list[str]:
     if attempts and any("tflite_fp32_ms" in a for a in attempts):  # --tune timed the rungs that held parity
         lines += ["", "## Conversion attempts (--tune: the fastest TFLite fp32 file of those that hold parity)", "",
                   "| exporter | strategy | result | TFLite fp32 ms | reason |", "|---|---|---|---|---|"]
-        lines += [f"| {a['exporter']} | {a['strategy']} | {a['status']} | "
-                  f"{a['tflite_fp32_ms'] if 'tflite_fp32_ms' in a else '–'} | {a.get('reason', '')} |" for a in attempts]
+        lines += [f"| {a['exporter']} | {a['strategy']} | {a['status']} | {a.get('tflite_fp32_ms', '–')} | "
+                  f"{a.get('reason', '')} |" for a in attempts]
     elif attempts:
         lines += ["", "## Conversion attempts", "", "| exporter | strategy | result | reason |", "|---|---|---|---|"]
         lines += [f"| {a['exporter']} | {a['strategy']} | {a['status']} | {a.get('reason', '')} |" for a in attempts]

@@ -22,10 +22,11 @@ from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_n
 
 def spell_out_hard_sigmoids(model: Any) -> str:
     """Every file: RELU_0_TO_1, which HardSigmoid becomes, runs outside XNNPACK in float too."""
-    return spell_out_hard_activations(model, ("HardSigmoid",)).replace(" (int8)", "")
+    return spell_out_hard_activations(model, ("HardSigmoid",), label="hard activations")
 
 
-def spell_out_hard_activations(model: Any, op_types: tuple[str, ...] = ("HardSwish", "HardSigmoid")) -> str:
+def spell_out_hard_activations(model: Any, op_types: tuple[str, ...] = ("HardSwish", "HardSigmoid"),
+                               label: str = "hard activations (int8)") -> str:
     from onnx import helper
 
     nodes = [n for n in model.graph.node if n.op_type in op_types]
@@ -59,5 +60,5 @@ def spell_out_hard_activations(model: Any, op_types: tuple[str, ...] = ("HardSwi
             steps.append(helper.make_node("Mul", [f"{out}_t2tf_relu6", sixth], [out], name=f"{name}_t2tf_sixth"))
         replace_node(model.graph, node, steps)
     counts = {t: sum(1 for n in nodes if n.op_type == t) for t in ("HardSwish", "HardSigmoid")}
-    return "hard activations (int8): " + ", ".join(f"{c} {t}" for t, c in counts.items() if c) + \
+    return f"{label}: " + ", ".join(f"{c} {t}" for t, c in counts.items() if c) + \
         " spelled out as Add, Clip(0, 6), Mul"

@@ -27,24 +27,29 @@ def fold_scalar_muls(model: Any) -> str:
     if not any(n.op_type == "Mul" for n in model.graph.node):
         return ""
     index = GraphIndex(model)
+    consumers, outputs = _consumers(model.graph), {o.name for o in model.graph.output}
     folded = 0
     for node in [n for n in model.graph.node if n.op_type == "Mul"]:
         scaled = _scaled_input(index, node)
         if scaled is None:
             continue
         source, scale = scaled
-        consumers = _consumers(model.graph)
-        sinks = _sinks(node.output[0], consumers, {o.name for o in model.graph.output}, index)
+        sinks = _sinks(node.output[0], consumers, outputs, index)
         if sinks is None:
             continue
         for sink, slot in sinks:
             _scale_weight(index, sink, slot, scale)
-        for reader, slot in consumers[node.output[0]]:
+        readers = consumers.pop(node.output[0])
+        for reader, slot in readers:
             reader.input[slot] = source
+        for name in node.input:  # the Mul goes now, so that no later walk meets it
+            consumers[name] = [(n, i) for n, i in consumers[name] if n is not node]
+        consumers[source] += readers
+        model.graph.node.remove(node)
         folded += 1
     if not folded:
         return ""
-    prune_dead_nodes(model.graph)
+    prune_dead_nodes(model.graph)  # the scalars and the weights that were replaced
     return f"scale folding (int8): {folded} Mul by a scalar folded into the weights downstream"
 
 
