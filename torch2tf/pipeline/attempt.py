@@ -16,6 +16,7 @@ from torch2tf.cache import directory_digest
 from torch2tf.convert.onnx_to_tf import run_onnx2tf
 from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
 from torch2tf.convert.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request
+from torch2tf.convert.tflite_pads import widen_narrow_pads
 from torch2tf.convert.tflite_signature import sign_tflite
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.inputs import Sample
@@ -176,6 +177,10 @@ def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[dict]:
     with SavedModelRunner(attempt.saved_model_dir, attempt.plan) as runner:
         entries = [check_target("saved_model", runner, ctx.samples, expected, "fp32", ctx.tolerances)]
     try:
+        for _, precision, _ in TFLITE_PRECISIONS:
+            note = widen_narrow_pads(attempt.tflite_path(precision))
+            if note and note not in attempt.rewrites:
+                attempt.rewrites.append(note)
         outputs = bind_tflite_outputs(attempt.tflite_path("float32"), attempt.plan.inputs, ctx.output_specs,
                                       ctx.samples[0], expected)
         attempt.tflite_layout = ctx.tflite_layout

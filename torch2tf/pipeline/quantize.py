@@ -10,6 +10,7 @@ from pathlib import Path
 
 from torch2tf.cache import Cache
 from torch2tf.convert.quantize import QuantizeOptions, load_calibration, quantize
+from torch2tf.convert.tflite_pads import widen_narrow_pads
 from torch2tf.convert.tflite_signature import sign_tflite
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.pipeline.attempt import Attempt
@@ -63,6 +64,9 @@ def _check_variant(target: str, path: Path, chosen: Attempt, loaded: Loaded, out
                    tolerances: Tolerances, result: Quantized, layout: str) -> dict:
     expected = chosen.candidate.expected
     try:
+        note = widen_narrow_pads(path)
+        if note:
+            result.notes.append(f"{target}: {note}")
         outputs = bind_tflite_outputs(path, chosen.plan.inputs, output_specs, loaded.samples[0], expected)
         inputs, result.outputs[target] = sign_tflite(path, chosen.plan.inputs, outputs, layout)
         with TfliteRunner(path, inputs, result.outputs[target]) as runner:

@@ -1,0 +1,82 @@
+"""PADs of few channels padded as whole rows (convert/tflite_pads.py), on small TFLite files written here:
+the rewritten file computes exactly what the original did, at batch 1 and 3, and what XNNPACK fuses
+or already pads fast is left alone."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from torch2tf.convert.tflite_pads import widen_narrow_pads
+from torch2tf.native_logs import make_interpreter
+
+
+def _tflite(tmp_path, name: str, fn, channels: int, quantize: bool = False):
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, 10, 12, channels], tf.float32)
+    function = tf.function(fn, input_signature=[spec])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
+    if quantize:
+        rng = np.random.default_rng(0)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([rng.standard_normal((1, 10, 12, channels), np.float32)]
+                                                     for _ in range(8))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(converter.convert())
+    return path
+
+
+def _run(path, x: np.ndarray) -> np.ndarray:
+    interpreter = make_interpreter(path, 2)
+    detail = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(detail["index"], list(x.shape))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(detail["index"], x)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def _ops(path) -> list[str]:
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(path))
+    return [flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) for op in model.subgraphs[0].operators]
+
+
+def _padded_pool(x):
+    import tensorflow as tf
+
+    padded = tf.pad(tf.nn.relu(x), [[0, 0], [1, 2], [1, 3], [0, 0]])
+    return tf.nn.max_pool2d(padded, 3, 2, "VALID")
+
+
+@pytest.mark.parametrize("quantize", [False, True], ids=["float32", "int8"])
+def test_a_narrow_pad_before_a_pool_becomes_a_pad_of_whole_rows(tmp_path, rng, quantize):
+    original = _tflite(tmp_path, "pool", _padded_pool, 8, quantize)
+    rewritten = tmp_path / "rewritten.tflite"
+    shutil.copy(original, rewritten)
+    assert widen_narrow_pads(rewritten) == "narrow pads (TFLite): 1 PAD(s) of few channels padded as whole rows"
+    assert _ops(rewritten).count("RESHAPE") == _ops(original).count("RESHAPE") + 2
+    for batch in (1, 3):
+        x = rng.standard_normal((batch, 10, 12, 8)).astype(np.float32)
+        np.testing.assert_array_equal(_run(rewritten, x), _run(original, x))
+
+
+def test_pads_that_are_fused_or_already_fast_are_left_alone(tmp_path):
+    import tensorflow as tf
+
+    kernel = tf.constant(np.ones((3, 3, 8, 4), np.float32))
+    cases = {
+        "before_conv": (lambda x: tf.nn.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), kernel, 1, "VALID"), 8),
+        "wide_channels": (_padded_pool, 64),  # 256-byte pixels: the plain PAD is as fast
+        "rows_only": (lambda x: tf.nn.max_pool2d(tf.pad(x, [[0, 0], [1, 1], [0, 0], [0, 0]]), 3, 2, "VALID"), 8),
+        "channels_padded": (lambda x: tf.nn.max_pool2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 2]]), 3, 2, "VALID"), 8),
+    }
+    for name, (fn, channels) in cases.items():
+        path = _tflite(tmp_path, name, fn, channels)
+        before = path.read_bytes()
+        assert widen_narrow_pads(path) == "", name
+        assert path.read_bytes() == before, name
