@@ -8,6 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from torch2tf.convert.rewrites import recurrent
 from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
 from torch2tf.convert.rewrites.recurrent import MAX_STEPS, unroll_recurrent
 
@@ -39,6 +40,7 @@ def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarra
     return session.run(None, {k: v for k, v in feeds.items() if k in names})
 
 
+@pytest.mark.parametrize("paired", [True, False], ids=["paired", "per-direction"])
 @pytest.mark.parametrize("kind, direction, attrs, states", [
     ("LSTM", "forward", {}, False),
     ("LSTM", "reverse", {}, True),
@@ -46,8 +48,11 @@ def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarra
     ("GRU", "forward", {"linear_before_reset": 1}, False),  # what torch exports
     ("GRU", "bidirectional", {"linear_before_reset": 1}, True),
     ("GRU", "reverse", {}, False),  # ONNX's default: the reset gate before the matmul
+    ("GRU", "bidirectional", {}, False),
 ])
-def test_unrolled_recurrent_nodes_compute_the_same(kind, direction, attrs, states, rng):
+def test_unrolled_recurrent_nodes_compute_the_same(kind, direction, attrs, states, paired, rng, monkeypatch):
+    if not paired:  # a bidirectional node too large to pair: each direction its own sequence
+        monkeypatch.setattr(recurrent, "MAX_PAIRED_WEIGHT_BYTES", 0)
     model = _recurrent(kind, direction, rng, states=states, **attrs)
     dirs = 2 if direction == "bidirectional" else 1
     feeds = {"x": rng.standard_normal((STEPS, 3, FEATURES)).astype(np.float32),
@@ -61,7 +66,9 @@ def test_unrolled_recurrent_nodes_compute_the_same(kind, direction, attrs, state
     assert not any(n.op_type in ("LSTM", "GRU") for n in model.graph.node)
     products = [n.op_type for n in model.graph.node if n.op_type in ("MatMul", "Gemm")]
     per_step = 2 if kind == "GRU" and not attrs else 1  # ONNX's default GRU: the reset gate before R_h's matmul
-    assert len(products) == dirs + dirs * STEPS * per_step  # one input projection per direction
+    # one input projection; a paired bidirectional node's directions share each step's operators
+    sequences = dirs if dirs == 2 and not paired else 1
+    assert len(products) == sequences * (1 + STEPS * per_step)
     after = _run(model, feeds)
     for b, a in zip(before, after):
         assert b.shape == a.shape
