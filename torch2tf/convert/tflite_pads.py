@@ -4,7 +4,8 @@ When the W axis is padded, XNNPACK pads a [N, H, W, C] tensor one pixel (a C-lon
 its cost follows the pixel count, not the bytes: padding the ResNet example's 112×112×16
 activations for its max pool took ~120 µs in the graph (`bench --profile`), as long as padding 64
 channels, while the pool after it took 18. Seen as [N, H, W·C] the same PAD pads whole rows (C·left and
-C·right elements of the last axis) and costs ~25 µs; the RESHAPEs on either side move no data. A PAD
+C·right elements of the last axis) in 6–9 µs; with the RESHAPEs on either side (XNNPACK copies the
+tensor for each) ~30 µs in all. A PAD
 read only by convolutions is left alone (XNNPACK fuses it into them), and so is one whose channels
 already make long runs (past ~128 bytes the plain PAD was as fast or faster). onnx2tf writes such
 PADs in front of every MaxPool/AveragePool whose ONNX pads TensorFlow's SAME cannot express.
@@ -31,9 +32,9 @@ def widen_narrow_pads(path: Path) -> str:
     from ai_edge_litert.tools import flatbuffer_utils
 
     data = path.read_bytes()
-    if not _has_pad(schema.Model.GetRootAs(data, 0)):
-        return ""
     try:
+        if not _has_pad(schema.Model.GetRootAs(data, 0)):
+            return ""
         model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
     except Exception as exc:  # flatbuffers raises from deep inside on a damaged file
         raise ConversionError(f"cannot read {path.name} to rewrite its PADs: {str(exc).splitlines()[0]}") from exc
@@ -41,7 +42,7 @@ def widen_narrow_pads(path: Path) -> str:
     for graph in model.subgraphs:
         readers = _readers(graph)
         operators = []
-        for op in graph.operators:
+        for op in graph.operators or []:
             plan = _plan(model, graph, op, readers)
             if plan is None:
                 operators.append(op)
@@ -52,8 +53,11 @@ def widen_narrow_pads(path: Path) -> str:
     if not widened:
         return ""
     staged = path.with_name(path.name + ".pads")
-    flatbuffer_utils.write_model(model, str(staged))
-    staged.replace(path)
+    try:
+        flatbuffer_utils.write_model(model, str(staged))
+        staged.replace(path)
+    finally:
+        staged.unlink(missing_ok=True)
     return f"narrow pads (TFLite): {widened} PAD(s) of few channels padded as whole rows"
 
 
@@ -64,7 +68,7 @@ def _has_pad(model) -> bool:
 
 def _readers(graph) -> dict[int, list]:
     readers: dict[int, list] = {}
-    for op in graph.operators:
+    for op in graph.operators or []:
         for i in op.inputs if op.inputs is not None else []:
             readers.setdefault(int(i), []).append(op)
     return readers
