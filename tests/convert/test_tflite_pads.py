@@ -80,3 +80,13 @@ def test_pads_that_are_fused_or_already_fast_are_left_alone(tmp_path):
         before = path.read_bytes()
         assert widen_narrow_pads(path) == "", name
         assert path.read_bytes() == before, name
+
+
+def test_a_damaged_file_is_a_conversion_error(tmp_path):
+    from torch2tf.errors import ConversionError
+
+    path = tmp_path / "damaged.tflite"
+    path.write_bytes(b"\x10\x00")
+    with pytest.raises(ConversionError, match="cannot read damaged.tflite to rewrite its PADs"):
+        widen_narrow_pads(path)
+    assert path.read_bytes() == b"\x10\x00" and [p.name for p in tmp_path.iterdir()] == ["damaged.tflite"]
