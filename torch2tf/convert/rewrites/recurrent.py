@@ -23,8 +23,9 @@ GATES = {"LSTM": 4, "GRU": 3}
 # conversion time outgrows what the leaner graph saves, and onnx2tf's own unrolling is used.
 MAX_STEPS = 64
 # A bidirectional node's directions share each step's operators through block-diagonal weights up to
-# this size of its recurrent ones (a one-row product reads all of them every step; past L2 it was the
-# slower way: a 128-wide BiLSTM took 424 µs paired against 158 µs per direction, the 32-wide example 0.7×).
+# this size of its recurrent ones. A one-row product reads all of them every step: a 128-wide BiLSTM
+# took 424 µs paired against 158 µs per direction, while the 32-wide example went 1.41–2.66× →
+# 0.94–1.80× onnxruntime at 2 threads (a 48-wide one: slower at 1 thread, faster at 2).
 MAX_PAIRED_WEIGHT_BYTES = 64 * 1024
 DEFAULT_ACTIVATIONS = {"LSTM": [b"Sigmoid", b"Tanh", b"Tanh"], "GRU": [b"Sigmoid", b"Tanh"]}
 
@@ -136,8 +137,9 @@ class _Unroller:
     def _both_directions(self) -> tuple[str, ...]:
         """Y, Y_h (and Y_c) of a small bidirectional node as one sequence over the state [h_fwd | h_back]:
         step s is the forward direction's step s and the backward one's step T-1-s, each operator doing both
-        (block-diagonal weights, each gate's columns as [forward | backward]): half the operators, each over
-        one row, which XNNPACK runs on the calling thread (two directions as two rows wake a second one)."""
+        (block-diagonal weights, each gate's columns as [forward | backward]): half the operators. Each stays
+        one row: the two directions as two rows (a BATCH_MATMUL over [2, B, H]) were faster on one thread
+        but woke XNNPACK's second thread for every operator (1.65–1.75× onnxruntime at 2 threads)."""
         size, steps, gates = self.hidden, self.steps, GATES[self.kind]
         rev = self._const("rev", np.arange(steps - 1, -1, -1))
         x = self.node.input[0]
@@ -166,8 +168,12 @@ class _Unroller:
         backward = self._op("Gather", [backward, rev], "yb", axis=0)[0]  # step s held the backward's T-1-s
         y = self._op("Transpose", [self._op("Concat", [forward, backward], "yc", axis=2)[0]], "y", perm=[0, 2, 1, 3])
         last = self._const("last", np.array([-1, 2, size], np.int64))
-        return tuple([y[0]] + [self._op("Transpose", [self._op("Reshape", [end, last], f"{n}r")[0]], n,
-                                        perm=[1, 0, 2])[0] for end, n in ((state, "yh"), (cell, "ycell")) if end is not None])
+        results = [y[0]]
+        for end, name in ((state, "yh"), (cell, "ycell")):
+            if end is not None:  # [B, 2H] → [2, B, H]
+                split = self._op("Reshape", [end, last], f"{name}r")[0]
+                results.append(self._op("Transpose", [split], name, perm=[1, 0, 2])[0])
+        return tuple(results)
 
     def _direction(self, d: int, reverse: bool) -> tuple[str, ...]:
         """Y ([T, 1, B, H]), Y_h and, for an LSTM, Y_c ([1, B, H]) of direction ``d``."""
