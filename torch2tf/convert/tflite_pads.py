@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from torch2tf.convert.tflite_edit import builtin_code, int32_constant, opcode_index
 from torch2tf.errors import ConversionError
 
 PAD, RESHAPE, PADV2 = 34, 22, 60  # BuiltinOperator codes
@@ -103,7 +104,7 @@ def _widened(model, graph, op, batch: int, height: int, width: int, channels: in
     padded = [batch, height + top + bottom, width + left + right, channels]
     rows_in, rows_out = _like(graph, source, rows, schema), _like(graph, target, padded_rows, schema)
     row_pads = [[0, 0], [top, bottom], [left * channels, right * channels]]
-    op.inputs = [rows_in, _int32_constant(model, graph, row_pads, schema), *op.inputs[2:]]
+    op.inputs = [rows_in, int32_constant(model, graph, row_pads, f"t2tf_pads_{rows_in}", schema), *op.inputs[2:]]
     op.outputs = [rows_out]
     return [_reshape(model, graph, source, rows_in, rows, schema), op,
             _reshape(model, graph, rows_out, target, padded, schema)]
@@ -124,24 +125,12 @@ def _like(graph, index: int, shape: list[int], schema) -> int:
 
 def _reshape(model, graph, source: int, target: int, shape: list[int], schema):
     op = schema.OperatorT()
-    op.opcodeIndex = _opcode(model, RESHAPE, schema)
-    op.inputs, op.outputs = [source, _int32_constant(model, graph, shape, schema)], [target]
+    op.opcodeIndex = opcode_index(model, RESHAPE, 1, schema)
+    op.inputs, op.outputs = [source, int32_constant(model, graph, shape, f"t2tf_shape_{target}", schema)], [target]
     op.builtinOptionsType = schema.BuiltinOptions.ReshapeOptions
     op.builtinOptions = schema.ReshapeOptionsT()
     op.builtinOptions.newShape = list(shape)
     return op
-
-
-def _int32_constant(model, graph, values, schema) -> int:
-    array = np.asarray(values, np.int32)
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(array.tobytes(), np.uint8)
-    model.buffers.append(buffer)
-    tensor = schema.TensorT()
-    tensor.type, tensor.shape, tensor.buffer = schema.TensorType.INT32, list(array.shape), len(model.buffers) - 1
-    tensor.name = f"t2tf_shape_{len(graph.tensors)}".encode()
-    graph.tensors.append(tensor)
-    return len(graph.tensors) - 1
 
 
 def _constant(model, tensor) -> np.ndarray | None:
@@ -154,16 +143,4 @@ def _constant(model, tensor) -> np.ndarray | None:
 
 
 def _code(model, op) -> int:
-    code = model.operatorCodes[op.opcodeIndex]
-    return max(code.builtinCode, code.deprecatedBuiltinCode)
-
-
-def _opcode(model, builtin: int, schema) -> int:
-    for i, code in enumerate(model.operatorCodes):
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
-            return i
-    code = schema.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = builtin
-    code.version = 1
-    model.operatorCodes.append(code)
-    return len(model.operatorCodes) - 1
+    return builtin_code(model.operatorCodes[op.opcodeIndex])

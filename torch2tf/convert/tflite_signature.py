@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from torch2tf.convert.tflite_edit import int32_constant, opcode_index
 from torch2tf.errors import ConversionError
 from torch2tf.specs import SIGNATURE_KEY, TensorBinding
 
@@ -118,31 +119,14 @@ def _like(tensor, order: list[int], schema):
 
 
 def _transpose_op(model, graph, source: int, target: int, perm: list[int], schema):
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(np.asarray(perm, np.int32).tobytes(), np.uint8)
-    model.buffers.append(buffer)
-    perm_tensor = schema.TensorT()
-    perm_tensor.type, perm_tensor.shape = schema.TensorType.INT32, [len(perm)]
-    perm_tensor.buffer, perm_tensor.name = len(model.buffers) - 1, f"t2tf_perm_{target}".encode()
-    graph.tensors.append(perm_tensor)
+    perm_index = int32_constant(model, graph, perm, f"t2tf_perm_{target}", schema)
     op = schema.OperatorT()
-    op.opcodeIndex = _transpose_opcode(model, graph.tensors[source].type, schema)
-    op.inputs, op.outputs = [source, len(graph.tensors) - 1], [target]
+    version = 1 if graph.tensors[source].type in (schema.TensorType.FLOAT32, schema.TensorType.FLOAT16) else 2
+    op.opcodeIndex = opcode_index(model, TRANSPOSE, version, schema)
+    op.inputs, op.outputs = [source, perm_index], [target]
     op.builtinOptionsType = schema.BuiltinOptions.TransposeOptions
     op.builtinOptions = schema.TransposeOptionsT()
     return op
-
-
-def _transpose_opcode(model, tensor_type: int, schema) -> int:
-    version = 1 if tensor_type in (schema.TensorType.FLOAT32, schema.TensorType.FLOAT16) else 2
-    for i, code in enumerate(model.operatorCodes):
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == TRANSPOSE and code.version >= version:
-            return i
-    code = schema.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = TRANSPOSE
-    code.version = version
-    model.operatorCodes.append(code)
-    return len(model.operatorCodes) - 1
 
 
 def _tensor_map(schema, name: str, index: int):
