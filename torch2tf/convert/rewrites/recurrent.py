@@ -153,15 +153,8 @@ class _Unroller:
         state = self._op("Reshape", [self._op("Transpose", [self.h0], "h0t", perm=[1, 0, 2])[0], pair], "h0")[0]
         cell = (self._op("Reshape", [self._op("Transpose", [self.c0], "c0t", perm=[1, 0, 2])[0], pair], "c0")[0]
                 if self.kind == "LSTM" else None)
-        states = []
-        for t in range(steps):
-            x_t = self._op("Gather", [projected, self._const(f"t{t}", np.array(t, np.int64))], f"x{t}", axis=0)[0]
-            if self.kind == "LSTM":
-                state, cell = self._lstm_step(x_t, state, cell, shared, f"s{t}")
-            else:
-                state = self._gru_step(x_t, state, shared, f"s{t}")
-            states.append(state)
-        grid = self._op("Reshape", [self._op("Concat", states, "ys", axis=0)[0],
+        states, state, cell = self._steps(projected, range(steps), state, cell, shared, "dd")
+        grid = self._op("Reshape", [self._op("Concat", [states[t] for t in range(steps)], "ys", axis=0)[0],
                                     self._const("grid", np.array([steps, -1, 2, size], np.int64))], "ygrid")[0]
         forward, backward = self._op("Split", [grid, self._const("halves", np.array([1, 1], np.int64))], "yd",
                                      outputs=2, axis=2)
@@ -188,6 +181,19 @@ class _Unroller:
                 if self.kind == "LSTM" else None)
         shared = self._shared(r, state_bias, p, size)
         order = range(self.steps - 1, -1, -1) if reverse else range(self.steps)
+        states, state, cell = self._steps(projected, order, state, cell, shared, p)
+        stacked = self._op("Concat", [states[t] for t in range(self.steps)], f"{p}_ys", axis=0)[0]
+        shape = self._const(f"{p}_yshape", np.array([self.steps, 1, -1, size], np.int64))
+        last = self._const(f"{p}_lshape", np.array([1, -1, size], np.int64))
+        results = [self._op("Reshape", [stacked, shape], f"{p}_y")[0], self._op("Reshape", [state, last], f"{p}_yh")[0]]
+        if cell is not None:
+            results.append(self._op("Reshape", [cell, last], f"{p}_yc")[0])
+        return tuple(results)
+
+    def _steps(self, projected: str, order, state: str, cell: str | None, shared: dict[str, str],
+               p: str) -> tuple[dict[int, str], str, str | None]:
+        """The steps in ``order``, each reading its row of ``projected``: every step's state by time
+        step, and the last state and cell."""
         states = {}
         for t in order:
             x_t = self._op("Gather", [projected, self._const(f"{p}_t{t}", np.array(t, np.int64))], f"{p}_x{t}",
@@ -197,13 +203,7 @@ class _Unroller:
             else:
                 state = self._gru_step(x_t, state, shared, f"{p}_s{t}")
             states[t] = state
-        stacked = self._op("Concat", [states[t] for t in range(self.steps)], f"{p}_ys", axis=0)[0]
-        shape = self._const(f"{p}_yshape", np.array([self.steps, 1, -1, size], np.int64))
-        last = self._const(f"{p}_lshape", np.array([1, -1, size], np.int64))
-        results = [self._op("Reshape", [stacked, shape], f"{p}_y")[0], self._op("Reshape", [state, last], f"{p}_yh")[0]]
-        if cell is not None:
-            results.append(self._op("Reshape", [cell, last], f"{p}_yc")[0])
-        return tuple(results)
+        return states, state, cell
 
     def _shared(self, r: np.ndarray, state_bias: np.ndarray, p: str, size: int) -> dict[str, str]:
         """The constants every step reads (the state's weights transposed for MatMul; ``size``: the state's)."""
