@@ -12,15 +12,17 @@ from torch2tf.convert.tflite_pads import widen_narrow_pads
 from torch2tf.native_logs import make_interpreter
 
 
-def _tflite(tmp_path, name: str, fn, channels: int, quantize: bool = False):
+def _tflite(tmp_path, name: str, fn, channels: int, quantize: str | None = None):
+    """quantize: "int8" (full integer, calibrated on random data) or "dynamic" (int8 weights, float activations)."""
     import tensorflow as tf
 
     spec = tf.TensorSpec([None, 10, 12, channels], tf.float32)
     function = tf.function(fn, input_signature=[spec])
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
     if quantize:
-        rng = np.random.default_rng(0)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "int8":
+        rng = np.random.default_rng(0)
         converter.representative_dataset = lambda: ([rng.standard_normal((1, 10, 12, channels), np.float32)]
                                                      for _ in range(8))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -53,7 +55,7 @@ def _padded_pool(x):
     return tf.nn.max_pool2d(padded, 3, 2, "VALID")
 
 
-@pytest.mark.parametrize("quantize", [False, True], ids=["float32", "int8"])
+@pytest.mark.parametrize("quantize", [None, "int8"], ids=["float32", "int8"])
 def test_a_narrow_pad_before_a_pool_becomes_a_pad_of_whole_rows(tmp_path, rng, quantize):
     original = _tflite(tmp_path, "pool", _padded_pool, 8, quantize)
     rewritten = tmp_path / "rewritten.tflite"
@@ -63,6 +65,35 @@ def test_a_narrow_pad_before_a_pool_becomes_a_pad_of_whole_rows(tmp_path, rng, q
     for batch in (1, 3):
         x = rng.standard_normal((batch, 10, 12, 8)).astype(np.float32)
         np.testing.assert_array_equal(_run(rewritten, x), _run(original, x))
+
+
+def _padded_conv(x):
+    """A strided convolution behind an explicit PAD, as onnx2tf writes every ONNX Conv with stride 2 and pads 1."""
+    import tensorflow as tf
+
+    kernel = tf.constant(np.random.default_rng(1).standard_normal((3, 3, 4, 32)).astype(np.float32))
+    return tf.nn.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), kernel, 2, "VALID")
+
+
+def test_a_narrow_pad_before_a_hybrid_convolution_is_widened(tmp_path, rng):
+    """In a dynamic-range file the convolution has int8 weights over float input: XNNPACK quantizes the
+    input first and does not fold the PAD into it, so the PAD is widened; a float one is left alone."""
+    original = _tflite(tmp_path, "hybrid", _padded_conv, 4, quantize="dynamic")
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(original))
+    conv = next(op for op in model.subgraphs[0].operators
+                if flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) == "CONV_2D")
+    assert model.subgraphs[0].tensors[conv.inputs[1]].type == 9  # INT8 weights: a hybrid convolution
+    rewritten = tmp_path / "rewritten.tflite"
+    shutil.copy(original, rewritten)
+    assert widen_narrow_pads(rewritten) == "narrow pads (TFLite): 1 PAD(s) of few channels padded as whole rows"
+    for batch in (1, 3):
+        x = rng.standard_normal((batch, 10, 12, 4)).astype(np.float32)
+        np.testing.assert_array_equal(_run(rewritten, x), _run(original, x))
+    float_file = _tflite(tmp_path, "float_conv", _padded_conv, 4)
+    before = float_file.read_bytes()
+    assert widen_narrow_pads(float_file) == "" and float_file.read_bytes() == before
 
 
 def test_pads_that_are_fused_or_already_fast_are_left_alone(tmp_path):

@@ -5,10 +5,13 @@ its cost follows the pixel count, not the bytes: padding the ResNet example's 11
 activations for its max pool took ~120 µs in the graph (`bench --profile`), as long as padding 64
 channels, while the pool after it took 18. Seen as [N, H, W·C] the same PAD pads whole rows (C·left and
 C·right elements of the last axis) in 6–9 µs; with the RESHAPEs on either side (XNNPACK copies the
-tensor for each) ~30 µs in all. A PAD
-read only by convolutions is left alone (XNNPACK fuses it into them), and so is one whose channels
-already make long runs (past ~128 bytes the plain PAD was as fast or faster). onnx2tf writes such
-PADs in front of every MaxPool/AveragePool whose ONNX pads TensorFlow's SAME cannot express.
+tensor for each) ~30 µs in all. A PAD read only by convolutions is left alone (XNNPACK fuses it into
+them), unless they are hybrid ones (int8 filter over float input: dynamic-range files), which XNNPACK
+runs behind a quantize of their input and does not fuse: the ResNet example's dynamic-range file spent
+~500 µs in its four PADs, more than in its 15 convolutions. A PAD whose channels already make long
+runs is left alone too (past ~128 bytes the plain PAD was as fast or faster). onnx2tf writes such
+PADs in front of every MaxPool/AveragePool whose ONNX pads TensorFlow's SAME cannot express, and in
+front of every strided convolution.
 This is a flatbuffer edit of the written .tflite file (the tensors are channel-last only there); the
 parity check of each file runs after it.
 """
@@ -22,7 +25,8 @@ from torch2tf.convert.tflite_edit import builtin_code, int32_constant, opcode_in
 from torch2tf.errors import ConversionError
 
 PAD, RESHAPE, PADV2 = 34, 22, 60  # BuiltinOperator codes
-FUSED_READERS = {3, 4}  # CONV_2D, DEPTHWISE_CONV_2D: XNNPACK folds a zero PAD into them
+FUSED_READERS = {3, 4}  # CONV_2D, DEPTHWISE_CONV_2D: XNNPACK folds a zero PAD into them (not hybrid ones)
+INTEGER_TYPES, FLOAT_TYPES = {3, 9}, {0, 1}  # TensorType: UINT8, INT8; FLOAT32, FLOAT16
 MAX_RUN_BYTES = 128  # a pixel's channels up to this long are padded faster as whole rows
 ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 7: 2, 9: 1}  # TensorType → bytes (FLOAT32, FLOAT16, INT32, UINT8, ...)
 
@@ -90,9 +94,17 @@ def _plan(model, graph, op, readers) -> tuple | None:
     if shape[3] * ITEM_BYTES.get(source.type, 8) > MAX_RUN_BYTES:
         return None
     users = readers.get(int(op.outputs[0]), [])
-    if users and all(_code(model, user) in FUSED_READERS for user in users):
+    if users and all(_fused_into(model, graph, user) for user in users):
         return None
     return signature[0], shape[1], shape[2], shape[3], pads[1:3]
+
+
+def _fused_into(model, graph, user) -> bool:
+    """Whether XNNPACK folds a PAD into this reader: a convolution, unless a hybrid one."""
+    if _code(model, user) not in FUSED_READERS or len(user.inputs) < 2:
+        return False
+    data, weights = (graph.tensors[int(i)].type for i in user.inputs[:2])
+    return not (data in FLOAT_TYPES and weights in INTEGER_TYPES)
 
 
 def _widened(model, graph, op, batch: int, height: int, width: int, channels: int, pads, schema) -> list:
