@@ -30,6 +30,16 @@ SMALL_MODELS = textwrap.dedent('''
             return self.fc(self.features(image).mean(dim=(2, 3)))
 
 
+    class StridedStem(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU())
+            self.fc = nn.Linear(8, 10)
+
+        def forward(self, image):
+            return self.fc(self.features(image).mean(dim=(2, 3)))
+
+
     class Tagger(nn.Module):
         def __init__(self):
             super().__init__()
@@ -48,6 +58,11 @@ SMALL_MODELS = textwrap.dedent('''
     def tagger():
         torch.manual_seed(0)
         return Tagger()
+
+
+    def strided_stem():
+        torch.manual_seed(0)
+        return StridedStem()
 ''')
 
 
@@ -173,6 +188,24 @@ def test_int8_failure_keeps_float_artifacts(small, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert any("int8 quantization failed, float artifacts kept" in n for n in report["notes"])
     assert (out / "tflite" / "model_float32.tflite").exists()
+
+
+def test_int8_of_a_strided_stem_with_the_input_layout_kept(small, tmp_path):
+    """keep-layout (a rung --tune may pick) leaves the input [N, C, H, W]; the int8 stem fold into a
+    SpaceToDepth, which onnx2tf lowers channel-last, would make the int8 conversion fail there."""
+    from click.testing import CliRunner
+
+    from torch2tf.validate.tflite_ops import read_tflite_ops
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["convert", f"{small / 'small.py'}:strided_stem", "-i", "image:Nx3x16x16",
+                                       "-o", str(out), "-q", "--strategy", "static-batch+keep-layout",
+                                       "--quantize", "int8", "--calibration", "random"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert not [n for n in report["notes"] if "quantization failed" in n], report["notes"]
+    assert next(p for p in report["parity"] if p["target"] == "tflite_integer_quant")["passed"]
+    assert "SPACE_TO_DEPTH" not in read_tflite_ops(out / "tflite" / "model_integer_quant.tflite").counts
 
 
 def test_bench_produces_every_row(converted, tmp_path, cli_runner):

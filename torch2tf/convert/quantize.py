@@ -15,7 +15,7 @@ import numpy as np
 
 from torch2tf.cache import Cache
 from torch2tf.convert.onnx_to_tf import copy_onnx, run_onnx2tf
-from torch2tf.convert.rewrites import INT8_REWRITES, apply_rewrites
+from torch2tf.convert.rewrites import apply_rewrites, int8_rewrites
 from torch2tf.convert.strategies import RequestExtras, Strategy, onnx2tf_request
 from torch2tf.errors import ConversionError, InputSpecError, UsageError
 from torch2tf.inputs import check_arrays_match, load_npz, make_inputs
@@ -107,7 +107,7 @@ def quantize(onnx2tf_input: Path, work_dir: Path, mode: str, options: QuantizeOp
     source = copy_onnx(onnx2tf_input, directory / "onnx")
     calibration_files = {}
     if mode == "int8":
-        apply_rewrites(source, INT8_REWRITES)
+        apply_rewrites(source, int8_rewrites(strategy.keep_input_layout))
         for name, array in (calibration or {}).items():
             perm = input_perms.get(name)  # onnx2tf calibrates its own (channel-last) inputs
             path = directory / f"calibration-{name}.npy"

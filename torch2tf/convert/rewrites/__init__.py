@@ -34,6 +34,13 @@ REWRITES = (spell_out_legacy_softmax, add_lstm_initial_states, unroll_recurrent,
 INT8_REWRITES = (spell_out_hard_activations, fold_scalar_muls, fold_strided_stems)
 
 
+def int8_rewrites(keep_input_layout: bool) -> tuple:
+    """INT8_REWRITES for a strategy. onnx2tf lowers a SpaceToDepth channel-last, so where the input keeps its
+    [N, C, H, W] layout (keep-layout) a stem folded into one reads it as [N, H, W, C] and the whole int8
+    conversion fails: those strategies keep the plain stem."""
+    return tuple(r for r in INT8_REWRITES if not (keep_input_layout and r is fold_strided_stems))
+
+
 def apply_rewrites(path: Path, rewrites: tuple | None = None) -> list[str]:
     """Rewrite the ONNX file at ``path`` in place (``rewrites``: REWRITES as it is at call time);
     return a line per rewrite that changed something."""
