@@ -66,7 +66,8 @@ from torch2tf.pipeline.options import ConvertOptions
 @click.option("--tune", is_flag=True,
               help="Convert with every strategy that applies (one onnx2tf run each) and keep, among those that "
                    "hold parity, the one whose TFLite fp32 file runs fastest (batch 1, timed side by side; the "
-                   "report lists each). It may pick a static-batch strategy: TFLite files then take batch 1.")
+                   "report lists each); a later, less native strategy only when it is over 5% faster. It may "
+                   "pick a static-batch strategy: TFLite files then take batch 1.")
 @click.option("--no-op-check", is_flag=True,
               help="Convert even when the support table says an operator will not convert.")
 @ci_file_options

@@ -24,6 +24,10 @@ from torch2tf.validate.runners import OrtRunner
 FALLBACK_OPSET = 17  # the TorchScript exporter's retry uses another opset too
 CONSOLE_LINE = 200  # a failed rung is one line this long on the console; report.md and its log have it all
 TUNE_THREADS, TUNE_ROUNDS = 2, 40  # --tune times each rung's TFLite fp32 file like `torch2tf bench` does
+# --tune keeps an earlier (more native) rung unless a later one is this much faster: two timings of the same
+# file differ by a few percent, and the ResNet example's keep-layout rung once won by 0.2%, giving up its
+# native dynamic batch (and, before int8_rewrites, its int8 file) for noise
+TUNE_MARGIN = 0.05
 Inform = Callable[[str, float], None]
 
 
@@ -116,7 +120,8 @@ class Ladder:
         return None
 
     def _fastest(self, attempts: list[Attempt]) -> Attempt:
-        """The attempt with the fewest failing targets, then the fastest TFLite fp32 file (--tune)."""
+        """Of the attempts with the fewest failing targets, the first (in rung order) whose TFLite fp32 file
+        is within TUNE_MARGIN of the fastest (--tune)."""
         if len(attempts) > 1:
             timings = time_tflite_files({str(i): (a.tflite_path("float32"), a.tflite_inputs, a.tflite_outputs)
                                          for i, a in enumerate(attempts)}, self.ctx.samples[0].feeds,
@@ -125,7 +130,7 @@ class Ladder:
                 attempt.tflite_ms = timings[str(i)]
             self.inform(one_line("TFLite fp32 at batch 1: " + ", ".join(
                 f"{a.strategy.name} {a.tflite_ms:.3f} ms" for a in attempts), CONSOLE_LINE), 0.0)
-        return min(attempts, key=lambda a: (a.failed_targets(), a.tflite_ms or 0.0))
+        return tuned_choice(attempts)
 
     def _candidate(self, exporter: str) -> Candidate | None:
         if exporter not in self.candidates:
@@ -156,3 +161,12 @@ class Ladder:
             return None
         self.export_attempts.append({"exporter": exporter, "status": "ok", "reason": f"fallback, opset {FALLBACK_OPSET}"})
         return result.path
+
+
+def tuned_choice(attempts: list[Attempt]) -> Attempt:
+    """Of the attempts with the fewest failing targets, the first whose TFLite fp32 time (``tflite_ms``, None
+    when untimed) is within TUNE_MARGIN of the fastest."""
+    fewest = min(a.failed_targets() for a in attempts)
+    holding = [a for a in attempts if a.failed_targets() == fewest]
+    fastest = min(a.tflite_ms or 0.0 for a in holding)
+    return next(a for a in holding if (a.tflite_ms or 0.0) <= fastest * (1 + TUNE_MARGIN))

@@ -156,7 +156,8 @@ def _attempts(report: dict[str, Any]) -> list[str]:
     lines = []
     attempts = report.get("conversion", {}).get("attempts", [])
     if attempts and any("tflite_fp32_ms" in a for a in attempts):  # --tune timed the rungs that held parity
-        lines += ["", "## Conversion attempts (--tune: the fastest TFLite fp32 file of those that hold parity)", "",
+        lines += ["", "## Conversion attempts (--tune: the fastest TFLite fp32 file of those that hold parity; "
+                  "the earliest rung within 5% of it)", "",
                   "| exporter | strategy | result | TFLite fp32 ms | reason |", "|---|---|---|---|---|"]
         lines += [f"| {a['exporter']} | {a['strategy']} | {a['status']} | {a.get('tflite_fp32_ms', '–')} | "
                   f"{a.get('reason', '')} |" for a in attempts]
