@@ -19,6 +19,7 @@ from pathlib import Path
 
 from torch2tf.cache import Cache, file_digest, onnx_digest
 from torch2tf.convert.children import ANSI, WAIT_FLAG, run_onnx2tf_child, summarize_log, yield_to_parent
+from torch2tf.convert.onnx2tf_samples import validation_inputs
 from torch2tf.errors import ConversionError
 from torch2tf.native_logs import exit_past_teardown
 
@@ -168,7 +169,8 @@ def _alongside(work: Callable[[], object] | None):
 
 
 def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
-    """Every onnx2tf.convert parameter, explicitly: no default of theirs decides for us."""
+    """Every onnx2tf.convert parameter, explicitly: no default of theirs decides for us (and the samples
+    it checks its choices on, written beside the output: onnx2tf_samples)."""
     overwrite = None
     if request.static_batch is not None:
         overwrite = [f"{name}:{','.join(str(request.static_batch if d is None else d) for d in shape)}"
@@ -181,8 +183,10 @@ def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
         output_integer_quantized_tflite=request.quantize == "int8",
         quant_norm_mean="[[[[0.485, 0.456, 0.406]]]]", quant_norm_std="[[[[0.229, 0.224, 0.225]]]]",
         quant_type="per-channel",
-        # Our calibration data is already normalized model input: mean 0, std 1.
-        custom_input_op_name_np_data_path=[[n, p, 0.0, 1.0] for n, p in request.calibration.items()] or None,
+        # Our calibration data is already normalized model input: mean 0, std 1. Without: samples to check on.
+        custom_input_op_name_np_data_path=[[n, p, 0.0, 1.0] for n, p in request.calibration.items()] or
+        validation_inputs(request.onnx_path, request.input_shapes, request.static_batch, request.seed,
+                          Path(request.output_dir).parent / "validation-inputs"),
         input_quant_dtype="int8",
         output_quant_dtype="int8", not_use_onnxsim=not request.use_onnxsim,
         not_use_opname_auto_generate=False, batch_size=None, overwrite_input_shape=overwrite,
