@@ -35,9 +35,9 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # Convert the architecture corpus (tests/corpus) with the CLI: reports/coverage.md. Fails below the
-# coverage the project has reached (fp32 parity for 90% of the corpus, a native dynamic batch for 75%).
+# coverage the project has reached (fp32 parity for 31 of the 33, a native dynamic batch for 27).
 coverage: $(STAMP)
-	$(BIN)/python scripts/coverage.py --jobs 2 --min-converted 0.9 --min-native 0.75
+	$(BIN)/python scripts/coverage.py --jobs 2 --min-converted 0.93 --min-native 0.8
 
 # Re-pin the verified stack after changing a version in pyproject.toml / DESIGN.md.
 constraints: $(STAMP)
