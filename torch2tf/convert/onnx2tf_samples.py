@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 MAX_SAMPLE_RANK = 2  # rank 3-5 inputs are transposed by onnx2tf (NCW → NWC …): their samples stay onnx2tf's
+# Part of the conversion cache's key: a conversion made on other samples (before this rule, onnx2tf's ones)
+# may have chosen other transpositions, so it is not reused. Change it with the rule.
+SAMPLES_RULE = "float rank<=2: seeded standard normal; others: onnx2tf's own"
 
 
 def validation_inputs(onnx_path: str, input_shapes: dict[str, list[int | None]], batch: int | None, seed: int,

@@ -1,9 +1,8 @@
 """The one adapter to onnx2tf: ONNX → SavedModel + float32/float16 TFLite, in a child process.
 
 onnx2tf 1.28.8 calls sys.exit inside library code, floods stdout, seeds RNGs at import and fetches
-sample images from the internet. So it runs in a child process (``python -m
-torch2tf.convert.onnx_to_tf REQUEST.json``) whose output goes to a log file; the parent turns a
-failure into a ConversionError carrying the last meaningful lines.
+sample images from the internet. So it runs in a child process (``python -m torch2tf.convert.onnx_to_tf
+REQUEST.json``) whose output goes to a log file; the parent turns a failure into a ConversionError.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from torch2tf.cache import Cache, file_digest, onnx_digest
 from torch2tf.convert.children import ANSI, WAIT_FLAG, run_onnx2tf_child, summarize_log, yield_to_parent
-from torch2tf.convert.onnx2tf_samples import validation_inputs
+from torch2tf.convert.onnx2tf_samples import SAMPLES_RULE, validation_inputs
 from torch2tf.errors import ConversionError
 from torch2tf.native_logs import exit_past_teardown
 
@@ -99,6 +98,7 @@ def _request_identity(request: Onnx2TfRequest) -> dict:
     del identity["output_dir"]
     identity["onnx_path"] = [Path(request.onnx_path).name, onnx_digest(Path(request.onnx_path))]
     identity["calibration"] = {name: file_digest(Path(path)) for name, path in request.calibration.items()}
+    identity["samples"] = SAMPLES_RULE  # made from the seed and shapes above, by a rule that can change
     return identity
 
 
