@@ -9,7 +9,7 @@ benchmarks/family_models.py) (the ResNet and MobileNet ones also with dynamic-ra
 TFLite, calibrated on seeded random normalized images: no image set ships with the repository), runs
 `torch2tf bench` (batch 1; every runtime in blocks of runs in turn, see torch2tf/validate/bench.py)
 and prints each variant's median latency and size as ratios to onnxruntime fp32, then one summary
-row per family. With --repeat K the bench runs K times, each a fresh process some time after the last:
+row per family. With --repeat K the bench runs K times, one after another, each in a fresh process:
 a ratio is then the median of the K runs with their range, since on a shared machine one run can
 move a ratio by a fifth. Prints ratios; asserts nothing. `torch2tf bench DIR --profile` says where the time goes.
 """
@@ -50,6 +50,8 @@ def main() -> int:
     parser.add_argument("--tune", action="store_true",
                         help="convert with --tune (every strategy, the fastest TFLite fp32 file kept)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: give at least 1 bench run")
     chosen = {k: v for k, v in EXAMPLES.items()
               if not args.only or k.split(" ")[0] in args.only.split(",")}
     summary = []
@@ -69,7 +71,8 @@ def main() -> int:
     return 0
 
 
-def _convert_and_bench(name: str, model: str, specs: list[str], quantize: bool, args) -> tuple[dict, dict[str, list[float]]]:
+def _convert_and_bench(name: str, model: str, specs: list[str], quantize: bool,
+                       args) -> tuple[dict, dict[str, list[float]]]:
     cli = [sys.executable, "-m", "torch2tf"]
     out = args.out / name
     inputs = [a for spec in specs for a in ("--input", spec)]
@@ -77,7 +80,7 @@ def _convert_and_bench(name: str, model: str, specs: list[str], quantize: bool, 
                     *(QUANTIZE if quantize else []), *(["--tune"] if args.tune else [])], check=True, cwd=ROOT)
     runs: dict[str, list[float]] = {}
     milliseconds: dict[str, list[float]] = {}
-    for _ in range(max(1, args.repeat)):
+    for _ in range(args.repeat):
         subprocess.run([*cli, "bench", str(out), "--threads", str(args.threads), "--rounds", str(args.rounds)],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         report = json.loads((out / "report.json").read_text())
