@@ -45,12 +45,14 @@ class Row:
     reason: str = ""
     precheck: str = ""  # for a model the pre-check stopped: does it convert with --no-op-check?
     speed: str = ""  # TFLite fp32 / onnxruntime median latency at batch 1, one thread, measured alone
+    uninformative: list[str] = field(default_factory=list)  # outputs whose reference does not vary
 
     @property
     def converted(self) -> bool:
-        """Converted with fp32 parity for the SavedModel and TFLite fp32 (fp16 is reported, not required)."""
+        """Converted with fp32 parity for the SavedModel and TFLite fp32 (fp16 is reported, not required), on
+        outputs that vary across the samples (a constant output makes parity prove nothing)."""
         return self.exit_code in (0, 3) and self.export_ok and set(self.errors) == set(FP32_TARGETS) and \
-            all(v.startswith("✓") for v in self.errors.values())
+            all(v.startswith("✓") for v in self.errors.values()) and not self.uninformative
 
 
 def convert(entry: dict, work: Path, extra: tuple[str, ...] = ()) -> tuple[int, dict, float]:
@@ -93,9 +95,13 @@ def row_for(entry: dict, work: Path) -> Row:
             worst = max((o["max_abs"] for o in entry_["outputs"]), default=float("inf"))
             mark = "✓" if entry_["passed"] else "✗"
             row.errors[entry_["target"]] = f"{mark} {worst:.1e}" if entry_["outputs"] else "✗ did not run"
+    row.uninformative = [u["output"] for u in data.get("uninformative", [])]
     if not data["passed"]:
         failing = [p["target"] for p in data["parity"] if not p["passed"] and p.get("gating", True)]
         row.reason = "parity failed: " + ", ".join(failing)
+    if row.uninformative:
+        row.reason = "; ".join(filter(None, [row.reason, "parity uninformative (constant output): "
+                                             + ", ".join(row.uninformative)]))
     return row
 
 
@@ -133,7 +139,9 @@ def render(rows: list[Row], seconds: float, jobs: int) -> tuple[str, str]:
                f"{seconds / 60:.1f} min with {jobs} jobs")
     lines = ["# Architecture coverage", "", "Written by `make coverage` (scripts/coverage.py) from tests/corpus/corpus.toml: "
              "transformers classes with tiny configs and seeded random weights, converted with the CLI as users run "
-             "it. *Converted* means the SavedModel and TFLite fp32 match onnxruntime within the fp32 preset. "
+             "it. *Converted* means the SavedModel and TFLite fp32 match onnxruntime within the fp32 preset "
+             "(max abs error <= 1e-5 + 5e-4·max|reference|), on outputs that vary across the samples: a model "
+             "whose output is constant is never counted. "
              "The latency column is TFLite fp32 / onnxruntime median at batch 1 on one thread (30 runs each, "
              "in blocks as `torch2tf bench` times them, measured after all conversions, one model at a time).",
              "",
@@ -142,7 +150,8 @@ def render(rows: list[Row], seconds: float, jobs: int) -> tuple[str, str]:
              "TFLite fp32 max abs | TFLite fp32 / ORT latency | seconds | reason |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        result = "✓ converted" if r.converted else "✗ " + ("parity" if r.exit_code == 3 else "failed")
+        result = "✓ converted" if r.converted else "⚠️ uninformative" if r.uninformative and r.exit_code in (0, 3) \
+            else "✗ " + ("parity" if r.exit_code == 3 else "failed")
         reason = r.reason + (f" ({r.precheck})" if r.precheck else "")
         lines.append(f"| {r.name} | {r.family} | {r.form} | {result} | {r.exporter} | {r.strategy} | {r.batch} | "
                      f"{r.tflite} | {r.errors.get('saved_model', '')} | {r.errors.get('tflite_float32', '')} | "

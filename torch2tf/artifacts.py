@@ -123,6 +123,27 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise OutputDirError(f"{path} is not valid JSON: {exc}") from exc
 
 
+def measured_stamp(manifest: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """When a measurement was taken and against which artifacts (a digest of their manifest entries):
+    what validate keeps beside the sections it does not measure again (served rows, bench, profile)."""
+    import datetime
+    import hashlib
+
+    digests = {}
+    for prefix in prefixes:
+        entries = sorted((a["path"], a["sha256"]) for a in manifest.get("artifacts", [])
+                         if a.get("path", "").startswith(prefix) and "sha256" in a)
+        digests[prefix] = hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+    return {"at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "artifacts": digests}
+
+
+def stale_measurement(stamp: dict[str, Any] | None, manifest: dict[str, Any]) -> bool:
+    """Did any artifact a measurement was stamped with change since (or was it never stamped)?"""
+    if not stamp or "artifacts" not in stamp:
+        return True
+    return measured_stamp(manifest, tuple(stamp["artifacts"]))["artifacts"] != stamp["artifacts"]
+
+
 def refresh_manifest_entries(directory: Path, names: tuple[str, ...], manifest: dict[str, Any] | None = None) -> None:
     """Re-hash only these files in manifest.json: a changed artifact must stay visible as changed."""
     manifest = manifest or read_manifest(directory)

@@ -19,6 +19,7 @@ from torch2tf.cli.options import (
     quantize_options,
     quiet_option,
     seed_option,
+    strict_option,
     tolerance_option,
 )
 from torch2tf.cli.output import (
@@ -57,6 +58,7 @@ from torch2tf.pipeline.options import ConvertOptions
               help="Keep intermediate files here (every conversion attempt with its onnx2tf.log) "
                    "instead of deleting them; for debugging a failed conversion.")
 @tolerance_option
+@strict_option
 @no_localize_option
 @builtins_only_option
 @quantize_options
@@ -75,7 +77,7 @@ from torch2tf.pipeline.options import ConvertOptions
 @json_option
 @interruptible
 def convert(model, inputs, input_data, output, force, opset, layout, tflite_layout, output_names, seed, work_dir, tolerances,
-            no_localize, tflite_builtins_only, quantize, cache_dir, strategy, tune, no_op_check, junit, markdown, quiet,
+            strict, no_localize, tflite_builtins_only, quantize, cache_dir, strategy, tune, no_op_check, junit, markdown, quiet,
             as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
@@ -101,7 +103,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, tflite_layo
     check_writable(junit, markdown)
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data, force=force,
                              opset=opset, layout=layout, tflite_layout=tflite_layout, seed=seed, work_dir=work_dir,
-                             tolerances=list(tolerances),
+                             tolerances=list(tolerances), strict=strict,
                              localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
                              op_check=not no_op_check, strategy=strategy, tune=tune, quantize=quantize,
                              cache_dir=cache_dir,

@@ -56,8 +56,16 @@ builtins_only_option = click.option(
          "cannot ship them.")
 tolerance_option = click.option(
     "--tolerance", "tolerances", multiple=True, metavar="PRESET_OR_OUTPUT:KEY=VALUE",
-    help="Override a tolerance preset (fp32, fp16, int8) or one output's tolerance; keys: atol, rtol, min_cosine, "
-         "min_top1. Example: --tolerance fp16:atol=2e-2 --tolerance logits:rtol=1e-3")
+    help="Override a tolerance preset or one output's conversion tolerance; keys: atol, rtol, min_cosine, min_top1. "
+         "An output passes when max|error| <= atol + rtol*max|reference|. fp32 (atol 1e-5, rtol 5e-4, cosine "
+         "0.9999) judges every float artifact's conversion error, the fp16 file's against the fp32 file with "
+         "half-precision weights; fp16 bounds the fp16 file's precision loss against onnxruntime (no bound "
+         "by default: reported only); int8 bounds quantized files (gating with --strict-quant). "
+         "Example: --tolerance fp16:rtol=0.05 --tolerance logits:rtol=1e-3")
+strict_option = click.option(
+    "--strict", is_flag=True,
+    help="Fail (exit 3) when an output's reference does not vary across the validation samples (constant, all "
+         "zero, equal rows): parity there proves nothing. Without it such outputs are reported as uninformative.")
 no_localize_option = click.option(
     "--no-localize", is_flag=True,
     help="On a parity failure, skip the search for the first differing ONNX node (it costs a few partial "

@@ -14,6 +14,7 @@ from torch2tf.cli.options import (
     no_localize_option,
     quiet_option,
     seed_option,
+    strict_option,
     tolerance_option,
 )
 from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, check_writable, fail, interruptible, write_ci_files
@@ -32,6 +33,7 @@ from torch2tf.validate.profile import run_profile
 @click.option("--samples", type=int, default=2, show_default=True,
               help="Random samples, alternating batch 1 and batch 3 when the batch is dynamic.")
 @tolerance_option
+@strict_option
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="A report.json of an earlier model version: fail when an error figure got worse.")
 @click.option("--regression-factor", type=click.FloatRange(min=1.0), default=2.0, show_default=True,
@@ -42,7 +44,7 @@ from torch2tf.validate.profile import run_profile
 @quiet_option
 @json_option
 @interruptible
-def validate(directory, input_data, samples, tolerances, baseline, regression_factor, junit, markdown, no_localize,
+def validate(directory, input_data, samples, tolerances, strict, baseline, regression_factor, junit, markdown, no_localize,
              seed, quiet, as_json):
     """Re-run parity on the artifacts in DIRECTORY (a convert output) against onnxruntime.
 
@@ -60,7 +62,7 @@ def validate(directory, input_data, samples, tolerances, baseline, regression_fa
     check_writable(junit, markdown)
     options = ValidateOptions(directory=directory, input_data=input_data, samples=samples,
                               tolerances=list(tolerances), baseline=baseline, regression_factor=regression_factor,
-                              localize=not no_localize, seed=seed)
+                              localize=not no_localize, seed=seed, strict=strict)
 
     def on_stage(name: str, seconds: float, detail: str) -> None:
         if not quiet:

@@ -46,24 +46,52 @@ def sign_tflite(path: Path, inputs: list[TensorBinding], outputs: list[TensorBin
     out_index = [_tensor_index(graph, names, b, path, "output") for b in outputs]
     signed_inputs, signed_outputs = [], []
     head, tail = [], []
-    for binding, index in zip(inputs, in_index):
+    for n, (binding, index) in enumerate(zip(inputs, in_index)):
         if layout == "nchw" and binding.perm:
-            index = _transposed_input(model, graph, index, binding.perm, head, schema)
+            in_index[n] = index = _transposed_input(model, graph, index, binding.perm, head, schema)
         signed_inputs.append(_renamed(graph, index, binding, layout))
-    for binding, index in zip(outputs, out_index):
+    for n, (binding, index) in enumerate(zip(outputs, out_index)):
         if layout == "nchw" and binding.perm:
-            index = _transposed_output(model, graph, index, binding.perm, tail, schema)
+            out_index[n] = index = _transposed_output(model, graph, index, binding.perm, tail, schema)
         signed_outputs.append(_renamed(graph, index, binding, layout))
     graph.operators = head + list(graph.operators) + tail
     signature = schema.SignatureDefT()
     signature.signatureKey, signature.subgraphIndex = SIGNATURE_KEY, 0
-    signature.inputs = [_tensor_map(schema, b.name, i) for b, i in zip(signed_inputs, graph.inputs)]
-    signature.outputs = [_tensor_map(schema, b.name, i) for b, i in zip(signed_outputs, graph.outputs)]
+    # each name maps to its own tensor: the file's ends need not come in the bindings' order (the
+    # TFLite converter's int8 files list their inputs sorted by name)
+    signature.inputs = [_tensor_map(schema, b.name, i) for b, i in zip(signed_inputs, in_index)]
+    signature.outputs = [_tensor_map(schema, b.name, i) for b, i in zip(signed_outputs, out_index)]
     model.signatureDefs = [signature]
     staged = path.with_name(path.name + ".signing")
     flatbuffer_utils.write_model(model, str(staged))
     staged.replace(path)
     return signed_inputs, signed_outputs
+
+
+def adopt_signature_names(path: Path) -> None:
+    """Name a file's input and output tensors after its own SignatureDef keys, in place.
+
+    The TFLite converter writes quantized files from onnx2tf's SavedModel with tensors named
+    ``serving_default_image:0`` / ``PartitionedCall:0`` and a signature keyed ``image`` / ``output_0``;
+    onnx2tf's float files have no signature and tensors named as the ONNX inputs. After this both
+    kinds bind the same way (inputs by the ONNX name, outputs by value) and ``sign_tflite`` replaces
+    the signature with the PyTorch names. A file without a signature is left untouched.
+    """
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    try:
+        model = flatbuffer_utils.read_model(str(path))
+    except Exception as exc:
+        raise ConversionError(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from exc
+    if not model.signatureDefs or len(model.subgraphs) != 1:
+        return
+    graph = model.subgraphs[0]
+    signature = model.signatureDefs[0]
+    for entry in list(signature.inputs or []) + list(signature.outputs or []):
+        graph.tensors[entry.tensorIndex].name = _text(entry.name).encode()
+    staged = path.with_name(path.name + ".naming")
+    flatbuffer_utils.write_model(model, str(staged))
+    staged.replace(path)
 
 
 def _text(value) -> str:

@@ -24,10 +24,20 @@ from torch2tf.native_logs import import_tensorflow
 from torch2tf.pipeline.bindings import bind_outputs, bind_tflite_outputs
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
 from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.parity import FP32_TARGETS, Outputs, check_target, failed_target, summarize_failures
+from torch2tf.validate.half_weights import half_weights_copy
+from torch2tf.validate.parity import (
+    FP32_TARGETS,
+    HALF_TARGET,
+    Outputs,
+    check_half_precision,
+    check_target,
+    failed_target,
+    summarize_failures,
+)
 from torch2tf.validate.runners import SavedModelRunner, TfliteRunner
 
-TFLITE_PRECISIONS = (("tflite_float32", "float32", "fp32"), ("tflite_float16", "float16", "fp16"))
+# target, file precision, the preset that judges its conversion error (fp16's precision loss is beside it)
+TFLITE_PRECISIONS = (("tflite_float32", "float32", "fp32"), ("tflite_float16", "float16", "fp32"))
 
 
 @dataclass
@@ -191,8 +201,20 @@ def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[dict]:
         return entries + [failed_target(t, preset, ctx.samples, exc.message) for t, _, preset in TFLITE_PRECISIONS]
     for target, precision, preset in TFLITE_PRECISIONS:
         try:
-            with TfliteRunner(attempt.tflite_path(precision), attempt.tflite_inputs, attempt.tflite_outputs) as runner:
-                entries.append(check_target(target, runner, ctx.samples, expected, preset, ctx.tolerances))
+            entries.append(_check_tflite(attempt, ctx, target, precision, preset))
         except ArtifactLoadError as exc:
             entries.append(failed_target(target, preset, ctx.samples, exc.message))
     return entries
+
+
+def _check_tflite(attempt: Attempt, ctx: AttemptContext, target: str, precision: str, preset: str) -> dict:
+    """One signed .tflite file; the fp16 one against the fp32 file with its weights rounded to half."""
+    bindings = (attempt.tflite_inputs, attempt.tflite_outputs)
+    expected = attempt.candidate.expected
+    with TfliteRunner(attempt.tflite_path(precision), *bindings) as runner:
+        if target != HALF_TARGET:
+            return check_target(target, runner, ctx.samples, expected, preset, ctx.tolerances)
+        reference_file = half_weights_copy(attempt.tflite_path("float32"),
+                                           attempt.directory / "reference" / "model_float32_half_weights.tflite")
+        with TfliteRunner(reference_file, *bindings) as reference:
+            return check_half_precision(runner, reference, ctx.samples, expected, ctx.tolerances)

@@ -30,7 +30,7 @@ from torch2tf.pipeline.outputs import manifest_info, tflite_truth, write_artifac
 from torch2tf.pipeline.quantize import Quantized, quantize_stage
 from torch2tf.stop import raise_if_stopped
 from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.parity import fp32_failed
+from torch2tf.validate.parity import fp32_failed, uninformative_outputs
 from torch2tf.validate.report import Report, write_report
 from torch2tf.workspace import owned_dir
 
@@ -96,6 +96,11 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     _record_conversion(report, ladder, options.layout)
     chosen = ladder.chosen
     log.record("parity", chosen.parity_seconds, _parity_summary(report.parity))
+    report.strict = options.strict
+    report.uninformative = uninformative_outputs(chosen.candidate.expected, tolerances)
+    for entry in report.uninformative:
+        log.info("parity", f"output {entry['output']!r}: {entry['note']}" + ("" if options.strict else
+                 " (not a failure without --strict)"))
     if options.localize and fp32_failed(report.parity):
         request = LocalizeRequest(reference_onnx=chosen.candidate.onnx_path, converted_onnx=chosen.onnx2tf_input,
                                   specs=loaded.specs, feeds=loaded.samples[0].feeds, strategy=chosen.strategy,

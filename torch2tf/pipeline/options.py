@@ -37,6 +37,7 @@ class ConvertOptions:
     strategy: str | None = None  # try only this rung of the ladder (e.g. "static-batch")
     tune: bool = False  # every rung that holds parity, then the one whose TFLite fp32 file runs fastest
     cache_dir: Path | None = None  # reuse exports and conversions stored here (None: no cache)
+    strict: bool = False  # an output whose reference does not vary (parity uninformative) fails the run
 
 
 @dataclass

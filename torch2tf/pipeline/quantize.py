@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch2tf.cache import Cache
-from torch2tf.convert.quantize import QuantizeOptions, load_calibration, quantize
+from torch2tf.convert.quantize import VARIANTS, QuantizeOptions, load_calibration, quantize
 from torch2tf.convert.tflite_pads import widen_narrow_pads
-from torch2tf.convert.tflite_signature import sign_tflite
+from torch2tf.convert.tflite_signature import adopt_signature_names, sign_tflite
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.pipeline.attempt import Attempt
 from torch2tf.pipeline.bindings import bind_tflite_outputs
@@ -53,9 +53,13 @@ def quantize_stage(options: QuantizeOptions, chosen: Attempt, loaded: Loaded, ou
         except ConversionError as exc:
             result.failures.append(mode)
             result.notes.append(f"{mode} quantization failed, float artifacts kept: {exc.message}")
+            # asked for and not produced: a failure of that artifact and of the run, never a silent pass
+            for target, _ in VARIANTS.get(mode, [(f"tflite_{mode}", "")]):
+                result.parity.append(failed_target(target, "int8", loaded.samples,
+                                                   f"{mode} quantization failed: {exc.message}"))
     for target, path in result.files.items():
         entry = _check_variant(target, path, chosen, loaded, output_specs, tolerances, result, layout)
-        entry["gating"] = options.strict
+        entry["gating"] = options.strict  # below the int8 preset gates only with --strict-quant; not run always does
         result.parity.append(entry)
     return result
 
@@ -67,6 +71,7 @@ def _check_variant(target: str, path: Path, chosen: Attempt, loaded: Loaded, out
         note = widen_narrow_pads(path)
         if note:
             result.notes.append(f"{target}: {note}")
+        adopt_signature_names(path)  # the TFLite converter's int8 files name their ends serving_default_x:0
         outputs = bind_tflite_outputs(path, chosen.plan.inputs, output_specs, loaded.samples[0], expected)
         inputs, result.outputs[target] = sign_tflite(path, chosen.plan.inputs, outputs, layout)
         with TfliteRunner(path, inputs, result.outputs[target]) as runner:

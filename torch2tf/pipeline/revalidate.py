@@ -2,7 +2,8 @@
 
 Parity itself is validate's; localization has to rebuild the graph onnx2tf was given (same
 strategy, onnxsim, rewrites) and convert cut versions of it, which is why the two meet here.
-The new results replace DIR's report.json and report.md (a bench section stays until the next bench).
+The new results replace DIR's parity in report.json and report.md; what validate does not measure again
+(the served rows of smoke, the bench and profile sections) is kept, stamped with when and on what it was measured.
 """
 from __future__ import annotations
 
@@ -25,14 +26,14 @@ def revalidate(options: ValidateOptions, on_stage: StageSink | None = None) -> R
     report = validation.report
     passing = sum(p["passed"] for p in report.parity)
     on_stage("validate", validation.seconds, f"{passing}/{len(report.parity)} comparisons pass")
+    for entry in report.uninformative:
+        on_stage("validate", 0.0, f"output {entry['output']!r}: {entry['note']}"
+                 + ("" if options.strict else " (not a failure without --strict)"))
     if options.localize and fp32_failed(report.parity):
         start = time.perf_counter()
         report.localization, detail = localization_entry(_localize(validation, options))
         on_stage("localize", time.perf_counter() - start, detail)
-    data = report.to_json()
-    if "benchmark" in validation.previous:  # a later bench run's figures stay until the next bench
-        data["benchmark"] = validation.previous["benchmark"]
-    update_report(options.directory, data, validation.manifest)
+    update_report(options.directory, report.to_json(), validation.manifest)
     return report
 
 

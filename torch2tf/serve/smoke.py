@@ -16,13 +16,13 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from torch2tf.artifacts import manifest_input_keys, manifest_specs, manifest_vocab, read_manifest
+from torch2tf.artifacts import manifest_input_keys, manifest_specs, manifest_vocab, measured_stamp, read_manifest
 from torch2tf.errors import EndpointError, UsageError
 from torch2tf.inputs import validation_samples
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.specs import SIGNATURE_KEY
 from torch2tf.validate.parity import check_target, run_samples
-from torch2tf.validate.report import read_report, report_passed, update_report
+from torch2tf.validate.report import read_report, report_dict_passed, update_report
 from torch2tf.validate.runners import OrtRunner, Runner
 
 TIMEOUT_S = 30.0
@@ -124,6 +124,7 @@ def run_smoke(options: SmokeOptions) -> dict:
         raise EndpointError(entry["errors"][0])
     ms = np.array(latencies) * 1000.0
     entry["endpoint"] = options.url
+    entry["measured"] = measured_stamp(manifest, ("saved_model/",))  # validate keeps the row, stamped
     entry["latency_ms"] = {"requests": len(ms), "p50": float(np.percentile(ms, 50)),
                            "p95": float(np.percentile(ms, 95)), "mean": float(ms.mean())}
     if options.update_report:
@@ -157,5 +158,5 @@ def _runner(options: SmokeOptions, keys: dict[str, str]) -> tuple[Runner, str]:
 def _add_to_report(directory: Path, entry: dict) -> None:
     report = read_report(directory / "report.json")
     report["parity"] = [p for p in report["parity"] if p["target"] != entry["target"]] + [entry]
-    report["passed"] = report_passed(report["stages"], report["parity"], report.get("regressions", []))
+    report["passed"] = report_dict_passed(report)
     update_report(directory, report)

@@ -19,6 +19,7 @@ from torch2tf.artifacts import (
     manifest_tflite_bindings,
     manifest_tflite_variants,
     manifest_vocab,
+    measured_stamp,
     read_manifest,
 )
 from torch2tf.errors import Torch2TFError, UsageError
@@ -35,6 +36,8 @@ PAUSE = 0.05  # seconds before each block: the other runtimes' spinning threads 
 WARM_SECONDS = 0.05  # untimed runs before each block (see _warm)
 MAX_BATCH = 4096  # the exporters' dynamic batch range
 MAX_INPUT_BYTES = 1 << 30  # every runtime holds its own copy of the inputs and activations
+
+MEASURED_ARTIFACTS = ("model.onnx", "saved_model/", "tflite/")  # what a bench row times
 
 
 @dataclass
@@ -69,7 +72,8 @@ def run_bench(options: BenchOptions, on_row: Callable[[dict], None] | None = Non
         for runner, _ in runners.values():
             runner.close()
     result = {"threads": options.threads, "batches": list(options.batches), "rounds": options.rounds,
-              "warmup": WARMUP, "rows": rows, "notes": notes}
+              "warmup": WARMUP, "rows": rows, "notes": notes,
+              "measured": measured_stamp(manifest, MEASURED_ARTIFACTS)}
     report["benchmark"] = result
     update_report(directory, report)
     if options.plot:

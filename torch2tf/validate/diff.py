@@ -144,7 +144,19 @@ def _change(then: dict | None, now: dict | None, factor: float) -> str:
     return "same"
 
 
+def _with_external_data(sizes: dict[str, int]) -> dict[str, int]:
+    """An ONNX graph and its external data (``model.onnx`` + ``model.onnx.data``) as one total: a
+    re-export may move the weights between the two files, which changes neither the model nor its bytes."""
+    merged: dict[str, int] = {}
+    for path, size in sizes.items():
+        graph = path.removesuffix(".data")
+        key = f"{graph} (+ external data)" if graph.endswith(".onnx") else path
+        merged[key] = merged.get(key, 0) + size
+    return merged
+
+
 def _compare_sizes(diff: ReportDiff, old: dict[str, int], new: dict[str, int], factor: float) -> None:
+    old, new = _with_external_data(old), _with_external_data(new)
     for path in sorted(set(old) | set(new)):
         then, now = old.get(path), new.get(path)
         ratio = now / then if then and now else None

@@ -18,15 +18,18 @@ from torch2tf.artifacts import (
     manifest_vocab,
     read_manifest,
     sha256_of,
+    stale_measurement,
 )
 from torch2tf.errors import OutputDirError, UsageError
 from torch2tf.inputs import Sample, check_arrays_match, load_npz, validation_samples
 from torch2tf.specs import SignaturePlan, TensorSpec
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.diff import find_regressions
-from torch2tf.validate.parity import check_target, run_samples
+from torch2tf.validate.half_weights import half_weights_copy
+from torch2tf.validate.parity import HALF_TARGET, check_half_precision, check_target, run_samples, uninformative_outputs
 from torch2tf.validate.report import Report, read_report
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner
+from torch2tf.workspace import owned_dir
 
 DEFAULT_REGRESSION_FACTOR = 2.0
 
@@ -41,6 +44,11 @@ class ValidateOptions:
     regression_factor: float = DEFAULT_REGRESSION_FACTOR
     localize: bool = True
     seed: int = 0
+    strict: bool = False  # an output whose reference does not vary fails the run
+
+
+CARRIED_SECTIONS = ("benchmark", "profile")  # measured by bench; kept, stamped, until bench runs again
+SERVED_TARGETS = ("served_rest", "served_grpc")  # measured by smoke --update-report against a server
 
 
 @dataclass
@@ -75,7 +83,14 @@ def validate_directory(options: ValidateOptions) -> DirectoryValidation:
     report.notes += _changed_artifacts(directory, manifest)
     start = time.perf_counter()
     samples = _samples(specs, options, manifest)
-    report.parity = _parity(directory, manifest, samples, tolerances, old)
+    report.parity, expected = _parity(directory, manifest, samples, tolerances, old)
+    report.uninformative, report.strict = uninformative_outputs(expected, tolerances), options.strict
+    report.parity += _kept_served_rows(old, manifest)
+    report.carried = {k: old[k] for k in CARRIED_SECTIONS if old.get(k)}
+    for section in report.carried:
+        if stale_measurement(report.carried[section].get("measured"), manifest):
+            report.notes.append(f"the {section} section was measured on artifacts that have changed since "
+                                f"(or before measurements were stamped): run bench again")
     seconds = time.perf_counter() - start
     report.stages.append({"name": "validate", "status": "ok", "seconds": seconds, "detail": f"{len(samples)} samples"})
     if baseline is not None:
@@ -83,7 +98,18 @@ def validate_directory(options: ValidateOptions) -> DirectoryValidation:
     return DirectoryValidation(report, old, manifest, specs, samples, seconds)
 
 
-def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: Tolerances, old: dict) -> list[dict]:
+def _kept_served_rows(old: dict, manifest: dict) -> list[dict]:
+    """The served rows smoke added: validate does not ask the server again, so it keeps them, marked."""
+    kept = []
+    for entry in old.get("parity", []):
+        if entry.get("target") in SERVED_TARGETS:
+            stale = stale_measurement(entry.get("measured"), manifest)
+            kept.append({**entry, "carried_over": True, "stale": stale})
+    return kept
+
+
+def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: Tolerances,
+            old: dict) -> tuple[list[dict], dict]:
     plan = SignaturePlan.from_json(manifest["signature"])
     with OrtRunner(directory / "model.onnx") as ort:
         expected = run_samples(ort, samples)
@@ -91,13 +117,26 @@ def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: 
     parity = [{**p, "carried_over": True} for p in old.get("parity", []) if p.get("reference") == "torch"]
     with SavedModelRunner(directory / "saved_model", plan) as runner:
         parity.append(check_target("saved_model", runner, samples, expected, "fp32", tolerances))
-    for target, variant in manifest_tflite_variants(manifest).items():
+    variants = manifest_tflite_variants(manifest)
+    for target, variant in variants.items():
         with TfliteRunner(directory / variant["path"], *manifest_tflite_bindings(manifest, target)) as runner:
-            entry = check_target(target, runner, samples, expected, variant["preset"], tolerances)
+            if target == HALF_TARGET and "tflite_float32" in variants:
+                entry = _check_half(directory, manifest, runner, samples, expected, tolerances)
+            else:
+                entry = check_target(target, runner, samples, expected, variant["preset"], tolerances)
         if not variant.get("gating", True):
             entry["gating"] = False
         parity.append(entry)
-    return parity
+    return parity, expected
+
+
+def _check_half(directory: Path, manifest: dict, runner: TfliteRunner, samples: list[Sample], expected,
+                tolerances: Tolerances) -> dict:
+    fp32 = manifest_tflite_variants(manifest)["tflite_float32"]
+    with owned_dir(None, "torch2tf-half-") as work:
+        reference_file = half_weights_copy(directory / fp32["path"], work / "model_float32_half_weights.tflite")
+        with TfliteRunner(reference_file, *manifest_tflite_bindings(manifest, "tflite_float32")) as reference:
+            return check_half_precision(runner, reference, samples, expected, tolerances)
 
 
 def _changed_artifacts(directory: Path, manifest: dict[str, Any]) -> list[str]:

@@ -29,41 +29,79 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 def summary_line(report: dict[str, Any]) -> str:
     mark = "✅ PASSED" if report["passed"] else "❌ FAILED"
-    soft = [p["target"] for p in report["parity"] if not p["passed"] and not p.get("gating", True)]
-    failed = [f"{p['target']}/{o['name']}" for p in report["parity"] for o in p["outputs"] if not o["passed"]]
-    failed += [f"{p['target']} (did not run)" for p in report["parity"] if p.get("errors") and not p["outputs"]]
-    text = f"**{mark}** — {len(report['parity'])} comparisons"
+    parity = report["parity"]
+    soft = [p["target"] for p in parity if not p["passed"] and not p.get("gating", True) and p["outputs"]]
+    failed = [f"{p['target']}/{o['name']}" for p in parity for o in p["outputs"] if not o["passed"]]
+    failed += [f"{p['target']}/{o['name']} (precision loss)" for p in parity
+               if (p.get("precision_loss") or {}).get("gating") for o in p["precision_loss"]["outputs"]
+               if not o["passed"]]
+    failed += [f"{p['target']} (did not run)" for p in parity if p.get("errors") and not p["outputs"]]
+    text = f"**{mark}** — {len(parity)} comparisons"
     if failed:
         text += f"; failing: {', '.join(failed)}"
     if report.get("regressions"):
         text += f"; {len(report['regressions'])} regressions against the baseline"
     if soft:
-        text += f" (not gating: {', '.join(soft)} below the int8 preset)"
+        text += f" (not gating: {', '.join(soft)} below the int8 preset; --strict-quant makes it fail)"
+    uninformative = [u["output"] for u in report.get("uninformative", [])]
+    if uninformative:
+        text += (f"; ⚠️ parity uninformative for {', '.join(uninformative)}: the reference does not vary across "
+                 f"the samples" + (" (a failure under --strict)" if report.get("strict") else ""))
     return text
 
 
 def parity_table(report: dict[str, Any]) -> list[str]:
     """Target × output with ✓/✗ and the figures: what a CI job summary shows."""
-    lines = ["## Parity", "", "| target | vs | output | shape | max abs | max rel | mean abs | cosine | top-1 | atol | |",
+    lines = ["## Parity", "", "Conversion error of every artifact against a reference of its own precision: an "
+             "output passes when max abs error <= atol + rtol·max|reference| (the bound shown) and its cosine "
+             "reaches the preset's minimum.", "",
+             "| target | vs | output | shape | max abs | rel err | mean abs | cosine | top-1 | bound | |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for target in report["parity"]:
-        for out in target["outputs"]:
-            top1 = "" if out.get("top1") is None else f"{out['top1']:.3f}"
-            atol = "–" if out["atol"] is None else f"{out['atol']:g}"
-            verdict = "✓" if out["passed"] else "✗ " + out.get("note", "")
-            vs = target["reference"] + (" (convert run)" if target.get("carried_over") else "")
-            lines.append(f"| {target['target']} | {vs} | {out['name']} | "
-                         f"{'x'.join(map(str, out['shape']))} | {_fmt(out['max_abs'])} | {_fmt(out['max_rel'])} | "
-                         f"{_fmt(out['mean_abs'])} | {out['cosine']:.6f} | {top1} | {atol} | {verdict} |")
+        lines += [_parity_row(target, out) for out in target["outputs"]]
         for error in target.get("errors", []):
             lines.append(f"| {target['target']} | {target['reference']} | – | | | | | | | | ✗ {error} |")
+    lines += _precision_loss(report["parity"])
+    for u in report.get("uninformative", []):
+        lines.append(f"\n⚠️ output `{u['output']}`: {u['note']}")
     samples = sorted({s for p in report["parity"] if "latency_ms" not in p for s in p.get("samples", [])})
     lines += ["", "Samples: " + ", ".join(samples)]
     for p in report["parity"]:
         if "latency_ms" in p:
             latency = p["latency_ms"]
+            kept = ""
+            if p.get("carried_over"):
+                kept = f"; kept from smoke at {(p.get('measured') or {}).get('at', 'an unstamped time')}" + \
+                    (", on a SavedModel that has changed since" if p.get("stale") else "")
             lines.append(f"\n{p['target']} ({p.get('endpoint', '')}): {latency['requests']} requests, latency "
-                         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms")
+                         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms{kept}")
+    return lines
+
+
+def _parity_row(target: dict, out: dict) -> str:
+    top1 = "" if out.get("top1") is None else f"{out['top1']:.3f}"
+    bound = "–" if out.get("limit") is None else _fmt(out["limit"])
+    verdict = "✓" if out["passed"] else "✗ " + out.get("note", "")
+    vs = target["reference"] + (" (kept)" if target.get("carried_over") else "")
+    rel = "" if out.get("rel_error") is None else _fmt(out["rel_error"])
+    return (f"| {target['target']} | {vs} | {out['name']} | {'x'.join(map(str, out['shape']))} | "
+            f"{_fmt(out['max_abs'])} | {rel} | {_fmt(out['mean_abs'])} | {out['cosine']:.6f} | {top1} | "
+            f"{bound} | {verdict} |")
+
+
+def _precision_loss(parity: list[dict]) -> list[str]:
+    """The fp16 file's distance from onnxruntime fp32: what half-precision weights cost, apart from conversion."""
+    rows = [(p, out) for p in parity if p.get("precision_loss") for out in p["precision_loss"]["outputs"]]
+    if not rows:
+        return []
+    lines = ["", "Precision loss against onnxruntime fp32 (gates only under --tolerance fp16:...):", "",
+             "| target | output | max abs | rel err | mean abs | cosine | top-1 | |", "|---|---|---|---|---|---|---|---|"]
+    for p, out in rows:
+        top1 = "" if out.get("top1") is None else f"{out['top1']:.3f}"
+        gating = p["precision_loss"]["gating"]
+        verdict = ("✓" if out["passed"] else "✗ " + out.get("note", "")) if gating else "reported"
+        lines.append(f"| {p['target']} | {out['name']} | {_fmt(out['max_abs'])} | {_fmt(out['rel_error'])} | "
+                     f"{_fmt(out['mean_abs'])} | {out['cosine']:.6f} | {top1} | {verdict} |")
     return lines
 
 
@@ -106,6 +144,10 @@ def profile_table(result: dict, top: int = 10) -> list[str]:
     lines += ["- LiteRT µs: inside the graph (an operator with one reader: the pair's time less the reader's alone, "
               "so a PAD that XNNPACK fuses into the next convolution costs ~0); alone µs: the operator by itself."]
     return lines
+
+
+def _bytes(value: int | None) -> str:
+    return "absent" if value is None else f"{value:,}"
 
 
 def _fmt(value: float) -> str:
@@ -205,7 +247,8 @@ def render_diff(diff: dict[str, Any]) -> str:
     changed = [s for s in diff["sizes"] if s["ratio"] is None or abs(s["ratio"] - 1) > 0.01]
     if changed:
         lines += ["", "| artifact | bytes then → now | ratio |", "|---|---|---|"]
-        lines += [f"| {s['artifact']} | {s['bytes'][0]} → {s['bytes'][1]} | {_maybe(s['ratio'], '.2f')}× |"
+        lines += [f"| {s['artifact']} | {_bytes(s['bytes'][0])} → {_bytes(s['bytes'][1])} | "
+                  f"{_maybe(s['ratio'], '.2f')}× |"
                   for s in changed]
     if diff["latency"]:
         lines += ["", "| runtime | batch | median ms then → now | ratio |", "|---|---|---|---|"]

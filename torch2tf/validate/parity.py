@@ -15,6 +15,8 @@ from torch2tf.validate.runners import Runner
 
 Outputs = dict[str, dict[str, np.ndarray]]  # sample name → output name → value
 FP32_TARGETS = ("saved_model", "tflite_float32")
+HALF_TARGET = "tflite_float16"
+HALF_REFERENCE = "tflite_float32 with fp16 weights"
 
 
 @dataclass
@@ -77,10 +79,72 @@ def non_finite_references(expected: Outputs, reference_name: str) -> list[str]:
             if np.asarray(value).dtype.kind == "f" and not np.isfinite(value).all()]
 
 
-def failed_target(target: str, preset: str, samples: list[Sample], error: str) -> dict:
+def check_half_precision(runner: Runner, reference: Runner, samples: list[Sample], expected: Outputs,
+                         tolerances: Tolerances | None = None) -> dict:
+    """The fp16 file: conversion error against a reference of its own precision, precision loss beside it.
+
+    ``reference`` runs the fp32 .tflite with every float constant rounded to half precision (what the
+    fp16 file stores; both compute in float32), so the fp16 file is judged with the fp32 preset. Its
+    distance from onnxruntime fp32 (``expected``) is the precision loss: reported, and gating only
+    when the fp16 preset has a bound (``--tolerance fp16:...``).
+    """
+    tolerances = tolerances or Tolerances.from_overrides()
+    try:
+        rounded = run_samples(reference, samples)
+    except (ArtifactRunError, ModelRunError) as exc:
+        return failed_target(HALF_TARGET, "fp32", samples, f"the fp16-weights reference could not run: {exc.message}",
+                             HALF_REFERENCE)
+    run = run_target(runner, samples)
+    entry = compare_target(HALF_TARGET, run, rounded, "fp32", HALF_REFERENCE, tolerances)
+    loss = compare_target(HALF_TARGET, TargetRun(outputs=run.outputs), {s.name: expected[s.name] for s in samples},
+                          "fp16", tolerances=tolerances)
+    gating = tolerances.gates("fp16")
+    entry["precision_loss"] = {"reference": loss["reference"], "preset": "fp16", "gating": gating,
+                               "passed": loss["passed"], "outputs": loss["outputs"]}
+    entry["passed"] = entry["passed"] and (loss["passed"] or not gating)
+    return entry
+
+
+def failed_target(target: str, preset: str, samples: list[Sample], error: str,
+                  reference: str = "onnxruntime") -> dict:
     """The entry of an artifact that could not even run (e.g. TFLite needing Flex ops)."""
-    return {"target": target, "reference": "onnxruntime", "preset": preset, "passed": False,
+    return {"target": target, "reference": reference, "preset": preset, "passed": False,
             "samples": [s.name for s in samples], "outputs": [], "errors": [error]}
+
+
+def uninformative_outputs(expected: Outputs, tolerances: Tolerances | None = None) -> list[dict]:
+    """Outputs whose reference does not vary across the samples and their rows (constant, all zero, equal
+    rows) by more than the fp32 bound allows: a constant would pass parity there, so it proves nothing."""
+    tolerances = tolerances or Tolerances.from_overrides()
+    found = []
+    names = next(iter(expected.values()), {}).keys()
+    for name in names:
+        values = [np.asarray(outputs[name]) for outputs in expected.values() if name in outputs]
+        rows = _rows(values)
+        if rows is None or not np.isfinite(rows).all():
+            continue
+        spread = float((rows.max(axis=0) - rows.min(axis=0)).max()) if rows.size else 0.0
+        scale = float(np.abs(rows).max()) if rows.size else 0.0
+        limit = tolerances.for_output("fp32", name).limit(scale) or 0.0
+        if values[0].dtype.kind in "iub":
+            limit = 0.0
+        if spread <= limit:
+            what = "all zero" if scale == 0 else ("constant" if spread == 0 else "nearly constant")
+            found.append({"output": name, "spread": spread, "limit": limit, "samples": len(values),
+                          "note": f"{what} across {rows.shape[0]} rows of {len(values)} samples "
+                                  f"(spread {spread:.3g} <= bound {limit:.3g}): parity uninformative"})
+    return found
+
+
+def _rows(values: list[np.ndarray]) -> np.ndarray | None:
+    """The samples' outputs as rows (batch rows where every sample has the same row shape)."""
+    if not values:
+        return None
+    if all(v.ndim >= 1 and v.shape[1:] == values[0].shape[1:] for v in values):
+        return np.concatenate([v.reshape(v.shape[0], -1) for v in values]).astype(np.float64)
+    if all(v.shape == values[0].shape for v in values):
+        return np.stack([v.ravel() for v in values]).astype(np.float64)
+    return None
 
 
 def _worse(a: OutputComparison, b: OutputComparison) -> bool:
@@ -94,8 +158,11 @@ def summarize_failures(entries: list[dict]) -> str:
     for e in entries:
         if e["passed"]:
             continue
-        bad = [f"{o['name']} max abs {o['max_abs']:.3g}" + (f" (atol {o['atol']:g})" if o["atol"] is not None else "")
-               + (f" {o['note']}" if o["note"] else "") for o in e["outputs"] if not o["passed"]]
+        bad = [f"{o['name']} {o['note'] or 'max abs ' + format(o['max_abs'], '.3g')}"
+               for o in e["outputs"] if not o["passed"]]
+        loss = e.get("precision_loss")
+        if loss and loss["gating"] and not loss["passed"]:
+            bad += [f"{o['name']} precision loss {o['note']}" for o in loss["outputs"] if not o["passed"]]
         parts.append(f"{e['target']}: " + ("; ".join(bad + e.get("errors", [])) or "no outputs"))
     return " | ".join(parts)
 

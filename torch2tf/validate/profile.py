@@ -23,6 +23,7 @@ from torch2tf.artifacts import (
     manifest_tflite_bindings,
     manifest_tflite_variants,
     manifest_vocab,
+    measured_stamp,
     read_manifest,
 )
 from torch2tf.errors import ArtifactRunError, UsageError
@@ -51,7 +52,8 @@ def run_profile(directory: Path, target: str = "tflite_float32", threads: int = 
     whole = tflite_vs_onnxruntime(directory, threads=threads, rounds=rounds, target=target)  # profilers off
     tflite["whole_ms"], onnx["whole_ms"] = whole["tflite_ms"], whole["onnxruntime_ms"]
     result = {"target": target, "threads": threads, "rounds": rounds, "warmup": WARMUP, "batch": 1,
-              "ratio": whole["ratio"], "tflite": tflite, "onnxruntime": onnx}
+              "ratio": whole["ratio"], "tflite": tflite, "onnxruntime": onnx,
+              "measured": measured_stamp(manifest, ("model.onnx", variants[target]["path"]))}
     report["profile"] = result
     update_report(directory, report)
     return result

@@ -28,14 +28,23 @@ def tool_versions() -> dict[str, str]:
     return package_versions(VERSIONED_PACKAGES)
 
 
-def report_passed(stages: list[dict], parity: list[dict], regressions: list[dict]) -> bool:
+def report_passed(stages: list[dict], parity: list[dict], regressions: list[dict],
+                  uninformative: list[dict] = (), strict: bool = False) -> bool:
     """The verdict: no failed stage, some parity checked, every gating target within tolerance.
 
-    Quantized variants gate only when asked (--strict-quant): their failure is reported, not fatal.
+    Every artifact asked for is judged: one that did not run or could not be checked fails the run.
+    Quantized variants below their preset gate only when asked (--strict-quant); an output whose
+    reference does not vary (parity uninformative) fails only with --strict.
     """
     stages_ok = all(s["status"] != "failed" for s in stages)
-    return stages_ok and bool(parity) and all(p["passed"] for p in parity if p.get("gating", True)) \
-        and not regressions
+    judged = all(p["passed"] for p in parity if p.get("gating", True) or not p.get("outputs"))
+    return stages_ok and bool(parity) and judged and not regressions and not (strict and uninformative)
+
+
+def report_dict_passed(report: dict[str, Any]) -> bool:
+    """The verdict of a report.json read back (smoke and validate edit reports they did not write)."""
+    return report_passed(report.get("stages", []), report.get("parity", []), report.get("regressions", []),
+                         report.get("uninformative", []), bool(report.get("strict")))
 
 
 @dataclass
@@ -52,17 +61,21 @@ class Report:
     regressions: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=tool_versions)
+    uninformative: list[dict[str, Any]] = field(default_factory=list)  # outputs whose reference does not vary
+    strict: bool = False  # --strict: uninformative parity fails the run
+    carried: dict[str, Any] = field(default_factory=dict)  # sections kept from an earlier report (bench, profile)
 
     @property
     def passed(self) -> bool:
-        return report_passed(self.stages, self.parity, self.regressions)
+        return report_passed(self.stages, self.parity, self.regressions, self.uninformative, self.strict)
 
     def to_json(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "passed": self.passed, "model": self.model,
                 "inputs": self.inputs, "outputs": self.outputs, "stages": self.stages,
                 "operators": self.operators, "parity": self.parity, "export": self.export,
                 "conversion": self.conversion, "localization": self.localization,
-                "regressions": self.regressions, "notes": self.notes, "versions": self.versions}
+                "regressions": self.regressions, "notes": self.notes, "versions": self.versions,
+                "uninformative": self.uninformative, "strict": self.strict, **self.carried}
 
 
 def read_report(path: Path) -> dict[str, Any]:
