@@ -176,18 +176,44 @@ def test_bad_calibration_one_clear_line(small, tmp_path, setup, message):
     assert not (tmp_path / "out").exists()
 
 
-def test_int8_failure_keeps_float_artifacts(small, tmp_path):
-    """onnx2tf refuses INT8 for integer (token id) inputs: reported, floats written, exit 0."""
+def test_int8_failure_keeps_float_artifacts_and_fails_the_run(small, tmp_path):
+    """onnx2tf refuses INT8 for integer (token id) inputs: the float files are written, and the int8 file
+    that was asked for and not made fails its row and the run (exit 3), never a pass over 'did not run'."""
     from click.testing import CliRunner
 
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["convert", f"{small / 'small.py'}:tagger", "-i", "tokens:Nx6:int64",
                                        "-o", str(out), "-q",
                                        "--quantize", "int8", "--calibration", "random"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     report = json.loads((out / "report.json").read_text())
     assert any("int8 quantization failed, float artifacts kept" in n for n in report["notes"])
     assert (out / "tflite" / "model_float32.tflite").exists()
+    entry = next(p for p in report["parity"] if p["target"] == "tflite_integer_quant")
+    assert not report["passed"] and not entry["passed"] and entry["errors"]
+    summary = (out / "report.md").read_text().splitlines()[2]
+    assert "FAILED" in summary and "tflite_integer_quant (did not run)" in summary
+
+
+def test_int8_of_a_two_input_two_output_model_keeps_the_names(tmp_path):
+    """The TFLite converter's int8 file lists its inputs sorted by name and its outputs as output_0/1;
+    every .tflite file still answers under the PyTorch names and the int8 row is validated."""
+    from click.testing import CliRunner
+    from ai_edge_litert.interpreter import Interpreter
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["convert", "examples/two_io.py:build", "-i", "image:Nx3x32x32",
+                                       "-i", "features:Nx12", "-o", str(out), "-q",
+                                       "--quantize", "int8", "--calibration", "random"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    entry = next(p for p in report["parity"] if p["target"] == "tflite_integer_quant")
+    assert entry["passed"] and {o["name"] for o in entry["outputs"]} == {"class_logits", "score"}
+    for path in sorted((out / "tflite").glob("*.tflite")):
+        signature = Interpreter(model_path=str(path)).get_signature_list()["serving_default"]
+        assert sorted(signature["outputs"]) == ["class_logits", "score"], path.name
+        assert sorted(signature["inputs"]) == ["features", "image"], path.name
+    assert CliRunner().invoke(main, ["validate", str(out), "-q"]).exit_code == 0
 
 
 def test_int8_of_a_strided_stem_with_the_input_layout_kept(small, tmp_path):

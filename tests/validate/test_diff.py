@@ -118,3 +118,19 @@ def test_bad_reports_are_usage_errors(tmp_path, cli_runner, content, message):
     write(tmp_path / "ok", BASE)
     result = cli_runner.invoke(main, ["report", "diff", str(tmp_path / "bad.json"), str(tmp_path / "ok")])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_weights_moved_into_the_graph_file_are_the_same_bytes(tmp_path, cli_runner):
+    """A re-conversion of model.onnx holds its weights inline: the graph plus its external data is compared."""
+    old_sizes = [{"path": "model.onnx", "size": 60_000}, {"path": "model.onnx.data", "size": 704_192}]
+    new_sizes = [{"path": "model.onnx", "size": 764_192}]
+    old_dir, new_dir = write(tmp_path / "old", BASE, old_sizes), write(tmp_path / "new", BASE, new_sizes)
+    result = cli_runner.invoke(main, ["report", "diff", str(old_dir), str(new_dir)])
+    assert result.exit_code == 0, result.output
+    assert "None" not in result.output and "larger" not in result.output
+
+
+def test_an_artifact_present_on_one_side_only_prints_absent(tmp_path, cli_runner):
+    sizes = SIZES + [{"path": "tflite/model_integer_quant.tflite", "size": 300}]
+    result, found = diff(tmp_path, cli_runner, BASE, sizes)
+    assert "absent → 300" in result.output and "None" not in result.output

@@ -57,7 +57,7 @@ builtins_only_option = click.option(
 tolerance_option = click.option(
     "--tolerance", "tolerances", multiple=True, metavar="PRESET_OR_OUTPUT:KEY=VALUE",
     help="Override a tolerance preset or one output's conversion tolerance; keys: atol, rtol, min_cosine, min_top1. "
-         "An output passes when max|error| <= atol + rtol*max|reference|. fp32 (atol 1e-5, rtol 5e-4, cosine "
+         "An output passes when max|error| <= atol + rtol*max|reference|. fp32 (atol 1e-5, rtol 2e-4, cosine "
          "0.9999) judges every float artifact's conversion error, the fp16 file's against the fp32 file with "
          "half-precision weights; fp16 bounds the fp16 file's precision loss against onnxruntime (no bound "
          "by default: reported only); int8 bounds quantized files (gating with --strict-quant). "

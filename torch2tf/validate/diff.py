@@ -46,19 +46,29 @@ class ReportDiff:
                 "latency": self.latency, "operators": self.operators, "strategy": self.strategy}
 
 
-def find_regressions(parity: list[dict], baseline: list[dict], factor: float) -> list[dict]:
-    """Outputs whose max or mean abs error grew by more than ``factor`` against the baseline."""
-    before = {(p["target"], o["name"]): o for p in baseline for o in p["outputs"]}
-    regressions = []
+def comparisons(parity: list[dict]) -> dict[tuple[str, str], dict]:
+    """(target, output) → figures, with each fp16 file's precision loss as a target of its own."""
+    found = {}
     for entry in parity:
-        for out in entry["outputs"]:
-            old = before.get((entry["target"], out["name"]))
-            if old is None:
-                continue
-            for figure in FIGURES:
-                if figure in out and figure in old and out[figure] > factor * max(old[figure], REGRESSION_FLOOR):
-                    regressions.append({"target": entry["target"], "output": out["name"], "figure": figure,
-                                        "baseline": old[figure], "value": out[figure], "factor": factor})
+        for out in entry.get("outputs", []):
+            found[(entry["target"], out["name"])] = out
+        for out in (entry.get("precision_loss") or {}).get("outputs", []):
+            found[(f"{entry['target']} precision loss", out["name"])] = out
+    return found
+
+
+def find_regressions(parity: list[dict], baseline: list[dict], factor: float) -> list[dict]:
+    """Outputs whose max or mean abs error (or precision loss) grew by more than ``factor`` against the baseline."""
+    before = comparisons(baseline)
+    regressions = []
+    for (target, name), out in comparisons(parity).items():
+        old = before.get((target, name))
+        if old is None:
+            continue
+        for figure in FIGURES:
+            if figure in out and figure in old and out[figure] > factor * max(old[figure], REGRESSION_FLOOR):
+                regressions.append({"target": target, "output": name, "figure": figure,
+                                    "baseline": old[figure], "value": out[figure], "factor": factor})
     return regressions
 
 
@@ -100,8 +110,7 @@ def _strategy(report: dict[str, Any]) -> str:
 
 
 def _compare_outputs(diff: ReportDiff, old: list[dict], new: list[dict], factor: float) -> None:
-    before = {(p["target"], o["name"]): o for p in old for o in p.get("outputs", [])}
-    after = {(p["target"], o["name"]): o for p in new for o in p.get("outputs", [])}
+    before, after = comparisons(old), comparisons(new)
     for target in sorted({p["target"] for p in old} - {p["target"] for p in new}):
         diff.regressions.append(f"{target}: checked before, missing now")
     for entry in new:

@@ -147,7 +147,7 @@ def profile_table(result: dict, top: int = 10) -> list[str]:
 
 
 def _bytes(value: int | None) -> str:
-    return "absent" if value is None else f"{value:,}"
+    return "absent" if value is None else str(value)
 
 
 def _fmt(value: float) -> str:
