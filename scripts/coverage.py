@@ -93,8 +93,10 @@ def row_for(entry: dict, work: Path) -> Row:
             row.export_ok = entry_["passed"]
         if entry_["target"] in FP32_TARGETS:
             worst = max((o["max_abs"] for o in entry_["outputs"]), default=float("inf"))
+            rel = max((o.get("rel_error", float("nan")) for o in entry_["outputs"]), default=float("inf"))
             mark = "✓" if entry_["passed"] else "✗"
-            row.errors[entry_["target"]] = f"{mark} {worst:.1e}" if entry_["outputs"] else "✗ did not run"
+            row.errors[entry_["target"]] = f"{mark} {worst:.1e} (rel {rel:.1e})" if entry_["outputs"] \
+                else "✗ did not run"
     row.uninformative = [u["output"] for u in data.get("uninformative", [])]
     if not data["passed"]:
         failing = [p["target"] for p in data["parity"] if not p["passed"] and p.get("gating", True)]
@@ -146,8 +148,8 @@ def render(rows: list[Row], seconds: float, jobs: int) -> tuple[str, str]:
              "in blocks as `torch2tf bench` times them, measured after all conversions, one model at a time).",
              "",
              f"**{summary}**", "",
-             "| model | family | form | result | exporter | strategy | batch | TFLite | SavedModel max abs | "
-             "TFLite fp32 max abs | TFLite fp32 / ORT latency | seconds | reason |",
+             "| model | family | form | result | exporter | strategy | batch | TFLite | SavedModel max abs (relative) | "
+             "TFLite fp32 max abs (relative) | TFLite fp32 / ORT latency | seconds | reason |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         result = "✓ converted" if r.converted else "⚠️ uninformative" if r.uninformative and r.exit_code in (0, 3) \

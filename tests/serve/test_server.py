@@ -163,6 +163,13 @@ def test_smoke_over_both_protocols(server, converted, tmp_path, cli_runner, sche
     report = json.loads((out / "report.json").read_text())
     served = next(p for p in report["parity"] if p["target"] == f"served_{'rest' if scheme == 'http' else 'grpc'}")
     assert served["passed"] and served["latency_ms"]["requests"] == 6 and report["passed"]
+    assert served["measured"]["at"] and served["measured"]["artifacts"]["saved_model/"]
+    # validate does not ask the server again: it keeps the served row, stamped, beside its new parity
+    assert cli_runner.invoke(main, ["validate", str(out), "-q", "--no-localize"]).exit_code == 0
+    kept = json.loads((out / "report.json").read_text())
+    row = next(p for p in kept["parity"] if p["target"] == served["target"])
+    assert row["carried_over"] and not row["stale"] and row["measured"] == served["measured"]
+    assert "kept from smoke at" in (out / "report.md").read_text()
 
 
 def test_smoke_detects_a_wrong_model(server, converted, tmp_path, cli_runner):
