@@ -248,7 +248,7 @@ def render_diff(diff: dict[str, Any]) -> str:
     if changed:
         lines += ["", "| artifact | bytes then → now | ratio |", "|---|---|---|"]
         lines += [f"| {s['artifact']} | {_bytes(s['bytes'][0])} → {_bytes(s['bytes'][1])} | "
-                  f"{_maybe(s['ratio'], '.2f')}× |"
+                  f"{_maybe(s['ratio'], '.2f') + ('×' if s['ratio'] is not None else '')} |"
                   for s in changed]
     if diff["latency"]:
         lines += ["", "| runtime | batch | median ms then → now | ratio |", "|---|---|---|---|"]
