@@ -5,6 +5,8 @@ so a failed or interrupted run never leaves a half artifact where a user (or TF 
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -126,9 +128,6 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 def measured_stamp(manifest: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
     """When a measurement was taken and against which artifacts (a digest of their manifest entries):
     what validate keeps beside the sections it does not measure again (served rows, bench, profile)."""
-    import datetime
-    import hashlib
-
     digests = {}
     for prefix in prefixes:
         entries = sorted((a["path"], a["sha256"]) for a in manifest.get("artifacts", [])

@@ -24,20 +24,19 @@ from torch2tf.native_logs import import_tensorflow
 from torch2tf.pipeline.bindings import bind_outputs, bind_tflite_outputs
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
 from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.half_weights import half_weights_copy
+from torch2tf.validate.half_weights import check_fp16_file
 from torch2tf.validate.parity import (
     FP32_TARGETS,
     HALF_TARGET,
     Outputs,
-    check_half_precision,
     check_target,
     failed_target,
     summarize_failures,
 )
 from torch2tf.validate.runners import SavedModelRunner, TfliteRunner
 
-# target, file precision, the preset that judges its conversion error (fp16's precision loss is beside it)
-TFLITE_PRECISIONS = (("tflite_float32", "float32", "fp32"), ("tflite_float16", "float16", "fp32"))
+# target, file precision; the fp32 preset judges both files' conversion error (fp16's precision loss is beside it)
+TFLITE_PRECISIONS = (("tflite_float32", "float32"), ("tflite_float16", "float16"))
 
 
 @dataclass
@@ -187,34 +186,32 @@ def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[dict]:
     with SavedModelRunner(attempt.saved_model_dir, attempt.plan) as runner:
         entries = [check_target("saved_model", runner, ctx.samples, expected, "fp32", ctx.tolerances)]
     try:
-        for _, precision, _ in TFLITE_PRECISIONS:
+        for _, precision in TFLITE_PRECISIONS:
             note = widen_narrow_pads(attempt.tflite_path(precision))
             if note and note not in attempt.rewrites:
                 attempt.rewrites.append(note)
         outputs = bind_tflite_outputs(attempt.tflite_path("float32"), attempt.plan.inputs, ctx.output_specs,
                                       ctx.samples[0], expected)
         attempt.tflite_layout = ctx.tflite_layout
-        for _, precision, _ in TFLITE_PRECISIONS:  # both files have the same tensors: one binding signs both
+        for _, precision in TFLITE_PRECISIONS:  # both files have the same tensors: one binding signs both
             attempt.tflite_inputs, attempt.tflite_outputs = sign_tflite(
                 attempt.tflite_path(precision), attempt.plan.inputs, outputs, ctx.tflite_layout)
     except (ConversionError, ArtifactLoadError, ArtifactRunError) as exc:
-        return entries + [failed_target(t, preset, ctx.samples, exc.message) for t, _, preset in TFLITE_PRECISIONS]
-    for target, precision, preset in TFLITE_PRECISIONS:
+        return entries + [failed_target(t, "fp32", ctx.samples, exc.message) for t, _ in TFLITE_PRECISIONS]
+    for target, precision in TFLITE_PRECISIONS:
         try:
-            entries.append(_check_tflite(attempt, ctx, target, precision, preset))
+            entries.append(_check_tflite(attempt, ctx, target, precision))
         except ArtifactLoadError as exc:
-            entries.append(failed_target(target, preset, ctx.samples, exc.message))
+            entries.append(failed_target(target, "fp32", ctx.samples, exc.message))
     return entries
 
 
-def _check_tflite(attempt: Attempt, ctx: AttemptContext, target: str, precision: str, preset: str) -> dict:
+def _check_tflite(attempt: Attempt, ctx: AttemptContext, target: str, precision: str) -> dict:
     """One signed .tflite file; the fp16 one against the fp32 file with its weights rounded to half."""
     bindings = (attempt.tflite_inputs, attempt.tflite_outputs)
     expected = attempt.candidate.expected
+    if target == HALF_TARGET:
+        return check_fp16_file(attempt.tflite_path(precision), attempt.tflite_path("float32"), bindings, ctx.samples,
+                               expected, ctx.tolerances, attempt.directory / "reference")
     with TfliteRunner(attempt.tflite_path(precision), *bindings) as runner:
-        if target != HALF_TARGET:
-            return check_target(target, runner, ctx.samples, expected, preset, ctx.tolerances)
-        reference_file = half_weights_copy(attempt.tflite_path("float32"),
-                                           attempt.directory / "reference" / "model_float32_half_weights.tflite")
-        with TfliteRunner(reference_file, *bindings) as reference:
-            return check_half_precision(runner, reference, ctx.samples, expected, ctx.tolerances)
+        return check_target(target, runner, ctx.samples, expected, "fp32", ctx.tolerances)

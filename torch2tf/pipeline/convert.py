@@ -30,7 +30,7 @@ from torch2tf.pipeline.outputs import manifest_info, tflite_truth, write_artifac
 from torch2tf.pipeline.quantize import Quantized, quantize_stage
 from torch2tf.stop import raise_if_stopped
 from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.parity import fp32_failed, uninformative_outputs
+from torch2tf.validate.parity import fp32_failed, uninformative_line, uninformative_outputs
 from torch2tf.validate.report import Report, write_report
 from torch2tf.workspace import owned_dir
 
@@ -99,8 +99,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     report.strict = options.strict
     report.uninformative = uninformative_outputs(chosen.candidate.expected, tolerances)
     for entry in report.uninformative:
-        log.info("parity", f"output {entry['output']!r}: {entry['note']}" + ("" if options.strict else
-                 " (not a failure without --strict)"))
+        log.info("parity", uninformative_line(entry, options.strict))
     if options.localize and fp32_failed(report.parity):
         request = LocalizeRequest(reference_onnx=chosen.candidate.onnx_path, converted_onnx=chosen.onnx2tf_input,
                                   specs=loaded.specs, feeds=loaded.samples[0].feeds, strategy=chosen.strategy,

@@ -54,7 +54,7 @@ def quantize_stage(options: QuantizeOptions, chosen: Attempt, loaded: Loaded, ou
             result.failures.append(mode)
             result.notes.append(f"{mode} quantization failed, float artifacts kept: {exc.message}")
             # asked for and not produced: a failure of that artifact and of the run, never a silent pass
-            for target, _ in VARIANTS.get(mode, [(f"tflite_{mode}", "")]):
+            for target, _ in VARIANTS[mode]:
                 result.parity.append(failed_target(target, "int8", loaded.samples,
                                                    f"{mode} quantization failed: {exc.message}"))
     for target, path in result.files.items():

@@ -13,7 +13,7 @@ from typing import Callable
 from torch2tf.convert.strategies import prepare_onnx2tf_input, strategy_from_json
 from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, localize_divergence
 from torch2tf.validate.directory import DirectoryValidation, ValidateOptions, validate_directory
-from torch2tf.validate.parity import fp32_failed
+from torch2tf.validate.parity import fp32_failed, uninformative_line
 from torch2tf.validate.report import Report, update_report
 from torch2tf.workspace import owned_dir
 
@@ -27,8 +27,7 @@ def revalidate(options: ValidateOptions, on_stage: StageSink | None = None) -> R
     passing = sum(p["passed"] for p in report.parity)
     on_stage("validate", validation.seconds, f"{passing}/{len(report.parity)} comparisons pass")
     for entry in report.uninformative:
-        on_stage("validate", 0.0, f"output {entry['output']!r}: {entry['note']}"
-                 + ("" if options.strict else " (not a failure without --strict)"))
+        on_stage("validate", 0.0, uninformative_line(entry, options.strict))
     if options.localize and fp32_failed(report.parity):
         start = time.perf_counter()
         report.localization, detail = localization_entry(_localize(validation, options))

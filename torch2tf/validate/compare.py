@@ -23,6 +23,11 @@ class Tolerance:
     def bounds_error(self) -> bool:
         return self.atol is not None or self.rtol is not None
 
+    @property
+    def gates(self) -> bool:
+        """Does it bound anything (the fp16 preset bounds nothing unless the user gives a bound)?"""
+        return self.bounds_error or self.min_cosine is not None or self.min_top1 is not None
+
     def limit(self, scale: float) -> float | None:
         """The largest max abs error allowed on an output whose reference reaches ``scale``."""
         if not self.bounds_error:
@@ -90,11 +95,6 @@ class Tolerances:
         """An output's own override applies to conversion error (fp32); fp16 and int8 bound precision loss."""
         base = self.presets[preset]
         return replace(base, **self.per_output[output]) if preset == "fp32" and output in self.per_output else base
-
-    def gates(self, preset: str) -> bool:
-        """Does this preset set any bound (fp16 sets none unless the user gives one)?"""
-        tol = self.presets[preset]
-        return tol.bounds_error or tol.min_cosine is not None or tol.min_top1 is not None
 
 
 @dataclass

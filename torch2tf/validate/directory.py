@@ -25,8 +25,8 @@ from torch2tf.inputs import Sample, check_arrays_match, load_npz, validation_sam
 from torch2tf.specs import SignaturePlan, TensorSpec
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.diff import find_regressions
-from torch2tf.validate.half_weights import half_weights_copy
-from torch2tf.validate.parity import HALF_TARGET, check_half_precision, check_target, run_samples, uninformative_outputs
+from torch2tf.validate.half_weights import check_fp16_file
+from torch2tf.validate.parity import HALF_TARGET, check_target, run_samples, uninformative_outputs
 from torch2tf.validate.report import Report, read_report
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner
 from torch2tf.workspace import owned_dir
@@ -119,10 +119,10 @@ def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: 
         parity.append(check_target("saved_model", runner, samples, expected, "fp32", tolerances))
     variants = manifest_tflite_variants(manifest)
     for target, variant in variants.items():
-        with TfliteRunner(directory / variant["path"], *manifest_tflite_bindings(manifest, target)) as runner:
-            if target == HALF_TARGET and "tflite_float32" in variants:
-                entry = _check_half(directory, manifest, runner, samples, expected, tolerances)
-            else:
+        if target == HALF_TARGET and "tflite_float32" in variants:
+            entry = _check_half(directory, manifest, samples, expected, tolerances)
+        else:
+            with TfliteRunner(directory / variant["path"], *manifest_tflite_bindings(manifest, target)) as runner:
                 entry = check_target(target, runner, samples, expected, variant["preset"], tolerances)
         if not variant.get("gating", True):
             entry["gating"] = False
@@ -130,13 +130,11 @@ def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: 
     return parity, expected
 
 
-def _check_half(directory: Path, manifest: dict, runner: TfliteRunner, samples: list[Sample], expected,
-                tolerances: Tolerances) -> dict:
-    fp32 = manifest_tflite_variants(manifest)["tflite_float32"]
+def _check_half(directory: Path, manifest: dict, samples: list[Sample], expected, tolerances: Tolerances) -> dict:
+    variants = manifest_tflite_variants(manifest)
     with owned_dir(None, "torch2tf-half-") as work:
-        reference_file = half_weights_copy(directory / fp32["path"], work / "model_float32_half_weights.tflite")
-        with TfliteRunner(reference_file, *manifest_tflite_bindings(manifest, "tflite_float32")) as reference:
-            return check_half_precision(runner, reference, samples, expected, tolerances)
+        return check_fp16_file(directory / variants[HALF_TARGET]["path"], directory / variants["tflite_float32"]["path"],
+                               manifest_tflite_bindings(manifest, "tflite_float32"), samples, expected, tolerances, work)
 
 
 def _changed_artifacts(directory: Path, manifest: dict[str, Any]) -> list[str]:

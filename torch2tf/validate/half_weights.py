@@ -16,6 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from torch2tf.errors import ArtifactLoadError
+from torch2tf.inputs import Sample
+from torch2tf.specs import TensorBinding
+from torch2tf.validate.compare import Tolerances
+from torch2tf.validate.parity import Outputs, check_half_precision
+from torch2tf.validate.runners import TfliteRunner
 
 HALF_MAX = float(np.finfo(np.float16).max)
 
@@ -43,3 +48,12 @@ def half_weights_copy(fp32_file: Path, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     flatbuffer_utils.write_model(model, str(destination))
     return destination
+
+
+def check_fp16_file(fp16_file: Path, fp32_file: Path, bindings: tuple[list[TensorBinding], list[TensorBinding]],
+                    samples: list[Sample], expected: Outputs, tolerances: Tolerances, work: Path) -> dict:
+    """The fp16 file's parity entry: against ``fp32_file`` with half-precision constants (written in
+    ``work``), its precision loss against ``expected`` beside it. Both files share ``bindings``."""
+    reference_file = half_weights_copy(fp32_file, work / "model_float32_half_weights.tflite")
+    with TfliteRunner(fp16_file, *bindings) as runner, TfliteRunner(reference_file, *bindings) as reference:
+        return check_half_precision(runner, reference, samples, expected, tolerances)

@@ -98,7 +98,7 @@ def check_half_precision(runner: Runner, reference: Runner, samples: list[Sample
     entry = compare_target(HALF_TARGET, run, rounded, "fp32", HALF_REFERENCE, tolerances)
     loss = compare_target(HALF_TARGET, TargetRun(outputs=run.outputs), {s.name: expected[s.name] for s in samples},
                           "fp16", tolerances=tolerances)
-    gating = tolerances.gates("fp16")
+    gating = tolerances.presets["fp16"].gates
     entry["precision_loss"] = {"reference": loss["reference"], "preset": "fp16", "gating": gating,
                                "passed": loss["passed"], "outputs": loss["outputs"]}
     entry["passed"] = entry["passed"] and (loss["passed"] or not gating)
@@ -134,6 +134,11 @@ def uninformative_outputs(expected: Outputs, tolerances: Tolerances | None = Non
                           "note": f"{what} across {rows.shape[0]} rows of {len(values)} samples "
                                   f"(spread {spread:.3g} <= bound {limit:.3g}): parity uninformative"})
     return found
+
+
+def uninformative_line(entry: dict, strict: bool) -> str:
+    """The one console line convert and validate print for an uninformative output."""
+    return f"output {entry['output']!r}: {entry['note']}" + ("" if strict else " (not a failure without --strict)")
 
 
 def _rows(values: list[np.ndarray]) -> np.ndarray | None:
