@@ -1,4 +1,4 @@
-"""Output directories written atomically, manifest.json describing what is in them, TFLite variants.
+"""Output directories written atomically and manifest.json (``records.Manifest``) describing what is in them.
 
 A run writes into a hidden sibling of the output directory and renames it into place at the end,
 so a failed or interrupted run never leaves a half artifact where a user (or TF Serving) looks.
@@ -10,16 +10,14 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from torch2tf.cache import file_digest
 from torch2tf.errors import OutputDirError
 from torch2tf.inputs import embedding_sizes
-from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
+from torch2tf.records import ArtifactEntry, Manifest, Stamp, load_record, read_json, write_json
 from torch2tf.workspace import OwnedDir, sweep_stale
-
-MANIFEST_SCHEMA_VERSION = 1
 
 
 def check_output_dir(out: Path, force: bool, keep: tuple[Path, ...] = ()) -> None:
@@ -62,10 +60,10 @@ def _refuse_protected(out: Path, keep: tuple[Path, ...]) -> None:
 def is_torch2tf_output(directory: Path) -> bool:
     """Does ``directory`` hold a manifest.json that torch2tf wrote?"""
     try:
-        manifest = json.loads((directory / "manifest.json").read_text())
+        data = read_json(directory / "manifest.json")
     except (OSError, ValueError):
         return False
-    return isinstance(manifest, dict) and "schema_version" in manifest and "artifacts" in manifest
+    return isinstance(data, dict) and "schema_version" in data and "artifacts" in data
 
 
 class StagingDir:
@@ -106,91 +104,56 @@ class StagingDir:
 sha256_of = file_digest  # the manifest's digests are the cache's
 
 
-def write_manifest(directory: Path, info: dict[str, Any], versions: dict[str, str]) -> None:
-    """List every file under ``directory`` (but the manifest) with sha256 and size, plus ``info``."""
+def write_manifest(directory: Path, manifest: Manifest) -> Manifest:
+    """``manifest`` with every file under ``directory`` (but the manifest) listed with sha256 and size."""
     files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != "manifest.json")
-    artifacts = [{"path": str(p.relative_to(directory)), "sha256": sha256_of(p), "size": p.stat().st_size}
-                 for p in files]
-    manifest = {"schema_version": MANIFEST_SCHEMA_VERSION, "artifacts": artifacts, "versions": versions, **info}
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    artifacts = tuple(ArtifactEntry(str(p.relative_to(directory)), sha256_of(p), p.stat().st_size) for p in files)
+    manifest = replace(manifest, artifacts=artifacts)
+    write_json(directory / "manifest.json", manifest.to_json())
+    return manifest
 
 
-def read_manifest(directory: Path) -> dict[str, Any]:
+def read_manifest(directory: Path) -> Manifest:
     path = directory / "manifest.json"
     if not path.is_file():
         raise OutputDirError(f"{directory} is not a torch2tf output directory (no manifest.json)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise OutputDirError(f"{path} is not valid JSON: {exc}") from exc
+    return load_record(path, Manifest, OutputDirError, "manifest")
 
 
-def measured_stamp(manifest: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
+def measured_stamp(manifest: Manifest, prefixes: tuple[str, ...]) -> Stamp:
     """When a measurement was taken and against which artifacts (a digest of their manifest entries):
     what validate keeps beside the sections it does not measure again (served rows, bench, profile)."""
+    return Stamp(datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                 _artifact_digests(manifest, prefixes))
+
+
+def _artifact_digests(manifest: Manifest, prefixes: tuple[str, ...]) -> dict[str, str]:
     digests = {}
     for prefix in prefixes:
-        entries = sorted((a["path"], a["sha256"]) for a in manifest.get("artifacts", [])
-                         if a.get("path", "").startswith(prefix) and "sha256" in a)
+        entries = sorted((a.path, a.sha256) for a in manifest.artifacts if a.path.startswith(prefix))
         digests[prefix] = hashlib.sha256(json.dumps(entries).encode()).hexdigest()
-    return {"at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "artifacts": digests}
+    return digests
 
 
-def stale_measurement(stamp: dict[str, Any] | None, manifest: dict[str, Any]) -> bool:
+def stale_measurement(stamp: Stamp | None, manifest: Manifest) -> bool:
     """Did any artifact a measurement was stamped with change since (or was it never stamped)?"""
-    if not stamp or "artifacts" not in stamp:
+    if stamp is None:
         return True
-    return measured_stamp(manifest, tuple(stamp["artifacts"]))["artifacts"] != stamp["artifacts"]
+    return _artifact_digests(manifest, tuple(stamp.artifacts)) != stamp.artifacts
 
 
-def refresh_manifest_entries(directory: Path, names: tuple[str, ...], manifest: dict[str, Any] | None = None) -> None:
+def refresh_manifest_entries(directory: Path, names: tuple[str, ...], manifest: Manifest | None = None) -> Manifest:
     """Re-hash only these files in manifest.json: a changed artifact must stay visible as changed."""
     manifest = manifest or read_manifest(directory)
-    for artifact in manifest["artifacts"]:
-        if artifact["path"] in names:
-            path = directory / artifact["path"]
-            artifact.update(sha256=sha256_of(path), size=path.stat().st_size)
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    artifacts = tuple(ArtifactEntry(a.path, sha256_of(directory / a.path), (directory / a.path).stat().st_size)
+                      if a.path in names else a for a in manifest.artifacts)
+    manifest = replace(manifest, artifacts=artifacts)
+    write_json(directory / "manifest.json", manifest.to_json())
+    return manifest
 
 
-def tflite_variants(quantized_targets: list[str] = (), strict_quant: bool = False) -> dict[str, dict[str, Any]]:
-    """Where each TFLite variant lives in an output directory and which tolerance preset checks it.
-
-    fp32/fp16 always gate; quantized variants gate only with --strict-quant.
-    """
-    variants = {"tflite_float32": {"path": "tflite/model_float32.tflite", "preset": "fp32", "gating": True},
-                "tflite_float16": {"path": "tflite/model_float16.tflite", "preset": "fp16", "gating": True}}
-    for target in quantized_targets:
-        variants[target] = {"path": f"tflite/model_{target.removeprefix('tflite_')}.tflite", "preset": "int8",
-                            "gating": strict_quant}
-    return variants
-
-
-def manifest_tflite_variants(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The variants a manifest lists (older manifests list none: the float pair)."""
-    return manifest["tflite"].get("variants") or tflite_variants()
-
-
-def manifest_tflite_bindings(manifest: dict[str, Any], target: str) -> tuple[list[TensorBinding], list[TensorBinding]]:
-    """How the PyTorch tensors map onto the tensors of one .tflite variant (inputs, outputs)."""
-    variant = manifest_tflite_variants(manifest)[target]
-    outputs = variant.get("outputs") or manifest["tflite"]["outputs"]
-    return ([TensorBinding(**b) for b in manifest["tflite"]["inputs"]], [TensorBinding(**b) for b in outputs])
-
-
-def manifest_specs(manifest: dict[str, Any]) -> list[TensorSpec]:
-    return [TensorSpec.from_json(i) for i in manifest["inputs"]]
-
-
-def manifest_input_keys(manifest: dict[str, Any]) -> dict[str, str]:
-    """PyTorch/ONNX input name → the key the SavedModel's signature (and so TF Serving) takes it under."""
-    if "signature" not in manifest:
-        return {i["name"]: i["name"] for i in manifest["inputs"]}
-    return SignaturePlan.from_json(manifest["signature"]).input_keys()
-
-
-def manifest_vocab(directory: Path, manifest: dict[str, Any]) -> dict[str, int]:
+def manifest_vocab(directory: Path, manifest: Manifest) -> dict[str, int]:
     """Token-id bounds recorded at convert time (read off model.onnx for outputs written before that)."""
-    if "vocab_sizes" in manifest:
-        return manifest["vocab_sizes"]
+    if manifest.vocab_sizes is not None:
+        return manifest.vocab_sizes
     return embedding_sizes(directory / "model.onnx")

@@ -6,6 +6,7 @@ class Torch2TFError(Exception):
     """Base of every error a user can act on. Exit code 1: the model could not be converted."""
 
     exit_code = 1
+    kind = "failed"  # what it means to a caller (convert-many's verdict): usage | model | limitation | artifact | endpoint
 
     def __init__(self, message: str, hint: str | None = None, details: list[str] | None = None) -> None:
         super().__init__(message)
@@ -13,10 +14,6 @@ class Torch2TFError(Exception):
         self.hint = hint
         self.details = details or []  # the full story behind a one-line message (e.g. every rung's reason)
         self.stage: str | None = None  # the pipeline stage it ended, once known
-
-    def to_json(self) -> dict:
-        return {"type": type(self).__name__, "message": self.message, "hint": self.hint, "stage": self.stage,
-                "exit_code": self.exit_code, "details": self.details}
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"
@@ -26,6 +23,7 @@ class UsageError(Torch2TFError):
     """The command line or its files are wrong (bad syntax, missing file, unusable -o). Exit 2."""
 
     exit_code = 2
+    kind = "usage"
 
 
 class InputSpecError(UsageError):
@@ -39,29 +37,43 @@ class OutputDirError(UsageError):
 class ModelLoadError(Torch2TFError):
     """MODEL could not be turned into an nn.Module or an ONNX file."""
 
+    kind = "model"
+
 
 class ModelRunError(Torch2TFError):
     """The model's forward() raised on the given inputs."""
+
+    kind = "model"
 
 
 class ExportError(Torch2TFError):
     """torch.onnx.export (every exporter tried) failed, or the ONNX model is invalid."""
 
+    kind = "limitation"  # a named limit of the toolchain, not a wrong answer
+
 
 class ConversionError(Torch2TFError):
     """onnx2tf, the signature re-export or a TFLite step failed."""
+
+    kind = "limitation"
 
 
 class ArtifactLoadError(Torch2TFError):
     """An artifact (ONNX, SavedModel, TFLite file) cannot be loaded by its runtime: it is broken or foreign."""
 
+    kind = "artifact"
+
 
 class ArtifactRunError(Torch2TFError):
     """A loaded artifact fails to run (e.g. TFLite ops that need the Flex delegate): a parity failure of its own."""
 
+    kind = "artifact"
+
 
 class EndpointError(Torch2TFError):
     """A serving endpoint could not be reached or refused a request."""
+
+    kind = "endpoint"
 
 
 class InternalError(Exception):

@@ -198,8 +198,8 @@ def test_int8_failure_keeps_float_artifacts_and_fails_the_run(small, tmp_path):
 def test_int8_of_a_two_input_two_output_model_keeps_the_names(tmp_path):
     """The TFLite converter's int8 file lists its inputs sorted by name and its outputs as output_0/1;
     every .tflite file still answers under the PyTorch names and the int8 row is validated."""
-    from click.testing import CliRunner
     from ai_edge_litert.interpreter import Interpreter
+    from click.testing import CliRunner
 
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["convert", "examples/two_io.py:build", "-i", "image:Nx3x32x32",

@@ -7,9 +7,10 @@ import textwrap
 import pytest
 
 from torch2tf.cli.many import convert_option_table
-from torch2tf.errors import UsageError
+from torch2tf.errors import ConversionError, ExportError, InputSpecError, ModelRunError, UsageError
 from torch2tf.fanout.manifest import default_name, read_manifest
 from torch2tf.fanout.tasks import ConvertTask, judge
+from torch2tf.records import ErrorRecord, FailedRun, ParityEntry, Report
 
 TOML = """
 [defaults]
@@ -90,21 +91,40 @@ def verdict(tmp_path, code, document):
     return judge(task, code, json.dumps(document), 0.0)
 
 
-def test_verdicts_follow_exit_code_and_error_type(tmp_path):
-    passed = verdict(tmp_path, 0, {"parity": [{"target": "saved_model", "passed": True}]})
+def _entry(target, passed, outputs=()):
+    return ParityEntry.from_json({"target": target, "reference": "onnxruntime", "preset": "fp32", "passed": passed,
+                                  "outputs": list(outputs)})
+
+
+def _failed(exc, stage=None):
+    exc.stage = stage
+    return FailedRun(ErrorRecord.of(exc)).to_json()
+
+
+def test_verdicts_follow_exit_code_and_error_kind(tmp_path):
+    passed = verdict(tmp_path, 0, Report("m", parity=(_entry("saved_model", True),)).to_json())
     assert passed.verdict == "passed" and "saved_model" in passed.reason
-    parity = verdict(tmp_path, 3, {"parity": [{"target": "tflite_float16", "passed": False, "outputs": [
-        {"name": "logits", "passed": False, "max_abs": 0.5, "atol": 0.01}]}]})
+    logits = {"name": "logits", "shape": [1, 2], "max_abs": 0.5, "max_rel": 0.5, "mean_abs": 0.1, "cosine": 0.9,
+              "atol": 0.01, "rtol": 0.0, "passed": False}
+    parity = verdict(tmp_path, 3, Report("m", parity=(_entry("tflite_float16", False, [logits]),)).to_json())
     assert parity.verdict == "failed" and "tflite_float16 output 'logits'" in parity.reason
-    limit = verdict(tmp_path, 1, {"error": {"type": "ConversionError", "stage": "convert",
-                                            "message": "onnx2tf: GatherND with 5-D indices"}})
+    limit = verdict(tmp_path, 1, _failed(ConversionError("onnx2tf: GatherND with 5-D indices"), "convert"))
     assert limit.verdict == "limitation" and limit.reason == "convert: onnx2tf: GatherND with 5-D indices"
-    crash = verdict(tmp_path, 1, {"error": {"type": "ModelRunError", "stage": "load", "message": "forward raised"}})
+    crash = verdict(tmp_path, 1, _failed(ModelRunError("forward raised"), "load"))
     assert crash.verdict == "failed"
-    usage = verdict(tmp_path, 2, {"error": {"type": "InputSpecError", "message": "bad --input"}})
+    usage = verdict(tmp_path, 2, _failed(InputSpecError("bad --input")))
     assert usage.verdict == "failed" and "exit 2" in usage.reason
     killed = verdict(tmp_path, -9, {})
     assert killed.verdict == "failed" and killed.reason == "killed (SIGKILL)"
+
+
+def test_the_verdict_reads_the_kind_not_the_class_name(tmp_path):
+    """A limitation is what the error record says it is: a renamed class changes nothing."""
+    record = _failed(ExportError("no ONNX export for aten::foo"), "export")
+    assert record["error"]["kind"] == "limitation"
+    renamed = {**record, "error": {**record["error"], "type": "SomeNewExportError"}}
+    assert verdict(tmp_path, 1, renamed).verdict == "limitation"
+    assert verdict(tmp_path, 1, {**record, "error": {**record["error"], "kind": "model"}}).verdict == "failed"
 
 
 def test_existing_outputs_are_kept_without_force(tmp_path):

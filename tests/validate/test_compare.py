@@ -75,8 +75,8 @@ def test_nan_in_the_reference_names_the_sample():
 
     nan = {"s1": {"logits": np.full((1, 2), np.nan, np.float32)}}
     entry = compare_target("onnxruntime", TargetRun(nan), nan, "fp32", reference_name="torch")
-    assert not entry["passed"]
-    assert entry["errors"] == ["the PyTorch model itself produces NaN/Inf in 'logits' on sample s1"]
+    assert not entry.passed
+    assert entry.errors == ("the PyTorch model itself produces NaN/Inf in 'logits' on sample s1",)
 
 
 def test_missing_output_fails():

@@ -16,8 +16,8 @@ def output(name="logits", max_abs=1e-3, mean_abs=1e-4, passed=True):
 
 BASE = {"schema_version": 1, "passed": True, "model": "m.py:build", "inputs": [], "stages": [],
         "operators": [{"op_type": "Conv", "count": 2, "status": "builtin"}],
-        "parity": [{"target": "saved_model", "reference": "onnxruntime", "passed": True, "outputs": [output()]},
-                   {"target": "tflite_float16", "reference": "onnxruntime", "passed": True, "outputs": [output()]}],
+        "parity": [{"target": "saved_model", "reference": "onnxruntime", "preset": "fp32", "passed": True, "outputs": [output()]},
+                   {"target": "tflite_float16", "reference": "onnxruntime", "preset": "fp32", "passed": True, "outputs": [output()]}],
         "conversion": {"exporter": "dynamo", "strategy": "dynamic-batch"}, "regressions": [], "notes": [],
         "versions": {}}
 SIZES = [{"path": "model.onnx", "size": 1000}, {"path": "tflite/model_float32.tflite", "size": 1000}]
@@ -26,7 +26,8 @@ SIZES = [{"path": "model.onnx", "size": 1000}, {"path": "tflite/model_float32.tf
 def write(directory, report, sizes=SIZES):
     directory.mkdir()
     (directory / "report.json").write_text(json.dumps(report))
-    (directory / "manifest.json").write_text(json.dumps({"artifacts": sizes}))
+    artifacts = [{"sha256": "0" * 64, **a} for a in sizes]
+    (directory / "manifest.json").write_text(json.dumps({"schema_version": 1, "artifacts": artifacts}))
     return directory
 
 
@@ -104,7 +105,9 @@ def test_latency_needs_both_benchmarks(tmp_path):
     from torch2tf.validate.diff import DiffOptions, diff_reports
 
     def bench(median):
-        return {"rows": [{"runtime": "tflite_float32", "batch": 1, "median_ms": median}]}
+        row = {"runtime": "tflite_float32", "batch": 1, "median_ms": median, "p90_ms": median, "throughput": 1e3 / median,
+               "size_bytes": 1000, "latency_vs_onnxruntime": 1.0, "size_vs_onnxruntime": 1.0}
+        return {"threads": 1, "batches": [1], "rounds": 3, "warmup": 3, "rows": [row]}
 
     old, new = copy.deepcopy(BASE), copy.deepcopy(BASE)
     old["benchmark"], new["benchmark"] = bench(2.0), bench(4.0)

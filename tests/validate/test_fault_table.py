@@ -95,8 +95,8 @@ FAULTS = [  # fault, the outputs it must fail on
 def test_every_injected_fault_fails_on_its_output(tmp_path, samples, reference, fault, outputs):
     with OrtRunner(_model(tmp_path / "faulty.onnx", fault=fault)) as runner:
         entry = check_target("tflite_float32", runner, samples, reference, "fp32")
-    failing = {o["name"] for o in entry["outputs"] if not o["passed"]}
-    assert not entry["passed"]
+    failing = {o.name for o in entry.outputs if not o.passed}
+    assert not entry.passed
     assert outputs <= failing, (fault, failing)
 
 
@@ -112,23 +112,23 @@ def test_a_correct_fp16_file_passes_and_its_precision_loss_is_reported_apart(tmp
     half = _model(tmp_path / "half.onnx", weights=_rounded(0))
     with OrtRunner(half) as runner, OrtRunner(half) as rounded:
         entry = check_half_precision(runner, rounded, samples, reference)
-    assert entry["passed"] and all(o["max_abs"] == 0 for o in entry["outputs"])
-    loss = entry["precision_loss"]
-    assert not loss["gating"] and max(o["max_abs"] for o in loss["outputs"]) > 0
+    assert entry.passed and all(o.max_abs == 0 for o in entry.outputs)
+    loss = entry.precision_loss
+    assert not loss.gating and max(o.max_abs for o in loss.outputs) > 0
 
 
 def test_a_users_fp16_bound_gates_the_precision_loss(tmp_path, samples, reference):
     half = _model(tmp_path / "half.onnx", weights=_rounded(0))
     with OrtRunner(half) as runner, OrtRunner(half) as rounded:
         entry = check_half_precision(runner, rounded, samples, reference, Tolerances.from_overrides(["fp16:atol=1e-9"]))
-    assert entry["precision_loss"]["gating"] and not entry["passed"]
+    assert entry.precision_loss.gating and not entry.passed
 
 
 def test_an_fp16_file_holding_another_models_weights_fails(tmp_path, samples, reference):
     with OrtRunner(_model(tmp_path / "other.onnx", weights=_rounded(1))) as runner, \
             OrtRunner(_model(tmp_path / "half.onnx", weights=_rounded(0))) as rounded:
         entry = check_half_precision(runner, rounded, samples, reference)
-    assert not entry["passed"] and {o["name"] for o in entry["outputs"] if not o["passed"]} == {"logits", "probs"}
+    assert not entry.passed and {o.name for o in entry.outputs if not o.passed} == {"logits", "probs"}
 
 
 def test_float_noise_passes(tmp_path, samples, reference):
@@ -136,7 +136,7 @@ def test_float_noise_passes(tmp_path, samples, reference):
     noisy = {k: v * (1 + np.random.default_rng(3).choice([-1, 1], v.shape) * 6e-8) for k, v in _weights(0).items()}
     with OrtRunner(_model(tmp_path / "noisy.onnx", weights=noisy)) as runner:
         entry = check_target("tflite_float32", runner, samples, reference, "fp32")
-    assert entry["passed"], entry["outputs"]
+    assert entry.passed, entry.outputs
 
 
 @pytest.mark.parametrize("case, values, flagged", [
@@ -152,5 +152,5 @@ def test_uninformative_references_are_named(case, values, flagged):
     found = uninformative_outputs(expected)
     assert bool(found) is flagged, case
     if flagged:
-        assert found[0]["output"] == "y" and "uninformative" in found[0]["note"]
+        assert found[0].output == "y" and "uninformative" in found[0].note
 

@@ -35,6 +35,7 @@ from torch2tf.cli.output import (
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.convert import run_check, run_convert
 from torch2tf.pipeline.options import ConvertOptions
+from torch2tf.records import dumps
 
 
 @click.command(context_settings=COMMAND_SETTINGS)
@@ -112,10 +113,9 @@ def convert(model, inputs, input_data, output, force, opset, layout, tflite_layo
         outcome = run_convert(options, on_event=None if quiet else print_event)
     except Torch2TFError as exc:
         fail(exc, as_json)
-    report = outcome.report.to_json()
-    write_ci_files(report, junit, markdown)
+    write_ci_files(outcome.report, junit, markdown)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(dumps(outcome.report.to_json()), nl=False)
     if not quiet:
         verdict = "parity holds" if outcome.passed else "PARITY FAILED"
         click.echo(f"{verdict}; report: {outcome.output / 'report.md'}", err=True)

@@ -86,8 +86,8 @@ def convert_many(manifest, output, jobs, ray_address, cpus_per_model, memory_gb_
                            (lambda line: click.echo(line, err=True)))
     except Torch2TFError as exc:
         fail(exc)
-    counts = outcome.summary["counts"]
+    counts = outcome.summary.counts
     if not quiet:
-        click.echo(f"{counts['passed']} passed, {counts['limitation']} limitation(s), {counts['failed']} failed; "
+        click.echo(f"{counts.passed} passed, {counts.limitation} limitation(s), {counts.failed} failed; "
                    f"summary: {outcome.output / 'summary.md'}", err=True)
     sys.exit(EXIT_OK if outcome.passed else EXIT_FAILED)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import signal
 import sys
@@ -16,6 +15,7 @@ import click
 
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.options import StageEvent
+from torch2tf.records import ErrorRecord, FailedRun, Report, dumps
 from torch2tf.stop import Terminated, raise_if_stopped, request_stop, stop_requested
 from torch2tf.validate.junit import write_junit
 from torch2tf.validate.markdown import render_markdown
@@ -67,7 +67,7 @@ def fail(exc: Torch2TFError, as_json: bool = False) -> NoReturn:
     raise_if_stopped()  # an error that a SIGTERM caused is reported as the termination it is
     click.echo(f"error: {exc}", err=True)
     if as_json:
-        click.echo(json.dumps({"passed": False, "error": exc.to_json()}, indent=2))
+        click.echo(dumps(FailedRun(ErrorRecord.of(exc)).to_json()), nl=False)
     sys.exit(exc.exit_code)
 
 
@@ -96,7 +96,7 @@ def check_writable(*paths: Path | None) -> None:
             raise click.UsageError(f"cannot write {path}: permission denied")
 
 
-def write_ci_files(report: dict, junit: Path | None, markdown: Path | None) -> None:
+def write_ci_files(report: Report, junit: Path | None, markdown: Path | None) -> None:
     if junit:
         write_junit(report, junit)
     if markdown:

@@ -1,7 +1,6 @@
 """``torch2tf package``, ``torch2tf serve`` and ``torch2tf smoke``: TF Serving, locally and over the wire."""
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -12,6 +11,7 @@ import click
 from torch2tf.cli.options import COMMAND_SETTINGS
 from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, EXIT_USAGE, fail, interruptible
 from torch2tf.errors import Torch2TFError
+from torch2tf.records import dumps
 from torch2tf.serve.configs import BatchingOptions
 from torch2tf.serve.image import DEFAULT_SERVING_IMAGE
 from torch2tf.serve.repository import PackageOptions
@@ -135,10 +135,10 @@ def smoke(url, model, directory, version, requests, update_report, as_json):
     except Torch2TFError as exc:
         fail(exc)
     if as_json:
-        click.echo(json.dumps(entry, indent=2))
-    latency = entry["latency_ms"]
-    worst = max((o["max_abs"] for o in entry["outputs"]), default=float("nan"))
-    click.echo(f"{'✓ parity holds' if entry['passed'] else '✗ PARITY FAILED'} over {entry['target'][7:].upper()} "
-               f"({len(entry['samples'])} requests, max abs {worst:.3g}); latency p50 {latency['p50']:.1f} ms, "
-               f"p95 {latency['p95']:.1f} ms", err=True)
-    sys.exit(EXIT_OK if entry["passed"] else EXIT_PARITY)
+        click.echo(dumps(entry.to_json()), nl=False)
+    latency = entry.latency_ms
+    worst = max((o.max_abs for o in entry.outputs), default=float("nan"))
+    click.echo(f"{'✓ parity holds' if entry.passed else '✗ PARITY FAILED'} over {entry.target[7:].upper()} "
+               f"({len(entry.samples)} requests, max abs {worst:.3g}); latency p50 {latency.p50:.1f} ms, "
+               f"p95 {latency.p95:.1f} ms", err=True)
+    sys.exit(EXIT_OK if entry.passed else EXIT_PARITY)

@@ -1,7 +1,6 @@
 """``torch2tf validate`` and ``torch2tf bench``: parity and speed of an existing convert output."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from torch2tf.cli.options import (
 from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, check_writable, fail, interruptible, write_ci_files
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.revalidate import revalidate
+from torch2tf.records import BenchRow, dumps
 from torch2tf.validate.bench import BenchOptions, run_bench
 from torch2tf.validate.directory import ValidateOptions
 from torch2tf.validate.markdown import bench_table, parity_table, profile_table, summary_line
@@ -69,15 +69,15 @@ def validate(directory, input_data, samples, tolerances, strict, baseline, regre
             click.echo(f"[{name}] done in {seconds:.1f}s — {detail}", err=True)
 
     try:
-        report = revalidate(options, on_stage).to_json()
+        report = revalidate(options, on_stage)
     except Torch2TFError as exc:
         fail(exc)
     write_ci_files(report, junit, markdown)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(dumps(report.to_json()), nl=False)
     if not quiet:
         click.echo("\n".join([summary_line(report), "", *parity_table(report)]), err=True)
-    sys.exit(EXIT_OK if report["passed"] else EXIT_PARITY)
+    sys.exit(EXIT_OK if report.passed else EXIT_PARITY)
 
 
 @click.command(context_settings=COMMAND_SETTINGS)
@@ -121,15 +121,15 @@ def bench(directory, threads, batches, rounds, plot, profile, profile_target, to
     except ValueError:
         raise click.UsageError(f"--batch {batches!r}: comma-separated positive integers, e.g. 1,8") from None
 
-    def on_row(row: dict) -> None:
-        click.echo(f"[bench] {row['runtime']:<28} batch {row['batch']}: median {row['median_ms']:.2f} ms", err=True)
+    def on_row(row: BenchRow) -> None:
+        click.echo(f"[bench] {row.runtime:<28} batch {row.batch}: median {row.median_ms:.2f} ms", err=True)
 
     try:
         result = run_bench(BenchOptions(directory=directory, threads=threads, batches=sizes, rounds=rounds,
                                         plot=plot), on_row)
     except Torch2TFError as exc:
         fail(exc)
-    click.echo("\n".join(bench_table(result) + [f"- {n}" for n in result["notes"]]))
+    click.echo("\n".join(bench_table(result) + [f"- {n}" for n in result.notes]))
 
 
 def _profile(directory: Path, target: str, threads: int, rounds: int, top: int) -> None:

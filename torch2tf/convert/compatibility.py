@@ -14,6 +14,7 @@ from pathlib import Path
 
 from torch2tf.convert.onnx_source import node_source
 from torch2tf.convert.op_support import BLOCKING, BLOCKING_BUILTINS_ONLY, load_support_table, status_of
+from torch2tf.records import Operator
 
 MAX_LOCATIONS = 3
 ADVICE = {
@@ -98,7 +99,7 @@ def inventory(onnx_path: Path, builtins_only: bool = False, source_path: Path | 
     return Compatibility(sorted(uses.values(), key=lambda u: (-u.count, u.op_type)), builtins_only)
 
 
-def operators_json(compat: Compatibility) -> list[dict]:
+def operators_json(compat: Compatibility) -> tuple[Operator, ...]:
     """report.json "operators" entries (schema: op_type, count, status, note; plus where)."""
-    return [{"op_type": op.op_type, "count": op.count, "status": op.status, "note": op.note,
-             "domain": op.domain, "opset": op.opset, "where": op.locations} for op in compat.ops]
+    return tuple(Operator(op.op_type, op.count, op.status, op.note, op.domain, op.opset, tuple(op.locations))
+                 for op in compat.ops)

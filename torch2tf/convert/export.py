@@ -19,6 +19,7 @@ from torch2tf.binding import CallBinding
 from torch2tf.errors import ExportError, UsageError
 from torch2tf.model_source import LoadedModel, named_outputs
 from torch2tf.native_logs import silenced_fds
+from torch2tf.records import ExportAttempt
 from torch2tf.specs import TensorSpec, load_onnx_graph
 
 EXPORTERS = ("dynamo", "torchscript")
@@ -44,12 +45,12 @@ class ExportRequest:
 class ExportResult:
     path: Path
     exporter: str
-    attempts: list[dict[str, str]]  # every exporter tried, with why it failed
+    attempts: tuple[ExportAttempt, ...]  # every exporter tried, with why it failed
 
 
 def export_onnx(request: ExportRequest, exporters: tuple[str, ...] = EXPORTERS) -> ExportResult:
     """Export with each exporter in turn; the first that writes a valid file wins."""
-    attempts: list[dict[str, str]] = []
+    attempts: list[ExportAttempt] = []
     path = request.path
     for exporter in exporters:
         for stale in (path, path.with_name(path.name + ".data")):
@@ -57,12 +58,12 @@ def export_onnx(request: ExportRequest, exporters: tuple[str, ...] = EXPORTERS) 
         try:
             _EXPORT[exporter](request)
         except Exception as exc:  # every exporter failure is recorded; the next one is tried
-            attempts.append({"exporter": exporter, "status": "failed", "reason": _reason(exc)})
+            attempts.append(ExportAttempt(exporter, "failed", _reason(exc)))
             continue
-        attempts.append({"exporter": exporter, "status": "ok", "reason": ""})
-        return ExportResult(path, exporter, attempts)
-    details = [f"{a['exporter']}: {a['reason']}" for a in attempts]
-    short = "; ".join(f"{a['exporter']}: {a['reason'][:REASON_CHARS]}" for a in attempts)
+        attempts.append(ExportAttempt(exporter, "ok"))
+        return ExportResult(path, exporter, tuple(attempts))
+    details = [f"{a.exporter}: {a.reason}" for a in attempts]
+    short = "; ".join(f"{a.exporter}: {a.reason[:REASON_CHARS]}" for a in attempts)
     ops = unexportable_ops(" ".join(details))
     if ops:
         raise ExportError(f"PyTorch operator(s) with no ONNX export: {', '.join(ops)} ({short})",

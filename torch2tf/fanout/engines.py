@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from torch2tf.errors import UsageError
-from torch2tf.fanout.tasks import ConvertTask, ModelResult, run_task, stop_all
+from torch2tf.fanout.tasks import ConvertTask, run_task, stop_all
+from torch2tf.records import ModelResult
 from torch2tf.stop import raise_if_stopped
 
 AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")

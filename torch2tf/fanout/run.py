@@ -5,13 +5,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from torch2tf.errors import UsageError
 from torch2tf.fanout.engines import RayOptions, run_local, run_ray
 from torch2tf.fanout.manifest import ModelEntry, OptionSpec
 from torch2tf.fanout.summary import Progress, write_summary
 from torch2tf.fanout.tasks import ConvertTask
+from torch2tf.records import Summary
 
 
 @dataclass
@@ -26,12 +26,12 @@ class ManyOptions:
 
 @dataclass
 class ManyOutcome:
-    summary: dict[str, Any]
+    summary: Summary
     output: Path
 
     @property
     def passed(self) -> bool:
-        return self.summary["passed"]
+        return self.summary.passed
 
 
 def plan(entries: list[ModelEntry], options: ManyOptions, table: dict[str, OptionSpec]) -> list[ConvertTask]:

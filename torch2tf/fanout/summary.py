@@ -5,14 +5,13 @@ interrupted: then the models that never finished are listed as ``not run``.
 """
 from __future__ import annotations
 
-import json
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch2tf.fanout.tasks import ModelResult
+from torch2tf.records import Counts, ModelResult, Summary, dumps
 from torch2tf.workspace import write_atomically
 
 MARKS = {"passed": "✓", "limitation": "◐", "failed": "✗", "not run": "·"}
@@ -53,47 +52,42 @@ def _clock(seconds: float) -> str:
 
 
 def write_summary(outdir: Path, results: list[ModelResult], not_run: list[tuple[str, str]], meta: dict[str, Any]
-                  ) -> dict[str, Any]:
-    """summary.json, summary.md and junit.xml in ``outdir``; returns the summary document."""
-    counts = {verdict: sum(r.verdict == verdict for r in results) for verdict in ("passed", "limitation", "failed")}
-    counts["not run"] = len(not_run)
-    document = {"schema_version": 1, "passed": counts["passed"] == len(results) + len(not_run), "counts": counts,
-                **meta, "models": [r.to_json() for r in results] + [_not_run(name, model) for name, model in not_run]}
-    write_atomically(outdir / "summary.json", json.dumps(document, indent=2) + "\n")
-    write_atomically(outdir / "summary.md", render_markdown(document))
-    write_atomically(outdir / "junit.xml", render_junit(document))
-    return document
+                  ) -> Summary:
+    """summary.json, summary.md and junit.xml in ``outdir``; returns the summary."""
+    counts = Counts(*(sum(r.verdict == verdict for r in results) for verdict in ("passed", "limitation", "failed")),
+                    len(not_run))
+    models = tuple(results) + tuple(ModelResult(name, model, "not run", "the run was interrupted first")
+                                    for name, model in not_run)
+    summary = Summary(counts, models, **meta)
+    write_atomically(outdir / "summary.json", dumps(summary.to_json()))
+    write_atomically(outdir / "summary.md", render_markdown(summary))
+    write_atomically(outdir / "junit.xml", render_junit(summary))
+    return summary
 
 
-def _not_run(name: str, model: str) -> dict[str, Any]:
-    return {"name": name, "model": model, "verdict": "not run", "reason": "the run was interrupted first"}
-
-
-def render_markdown(document: dict[str, Any]) -> str:
-    counts = document["counts"]
-    tally = (f"{counts['limitation']} limitation(s), {counts['failed']} failed, {counts['not run']} not run · "
-             f"engine: {document.get('engine', '?')} · {document.get('seconds', 0):.0f} s")
-    lines = [f"# torch2tf convert-many: {counts['passed']} of {len(document['models'])} passed", "", tally, "",
+def render_markdown(summary: Summary) -> str:
+    counts = summary.counts
+    tally = (f"{counts.limitation} limitation(s), {counts.failed} failed, {counts.not_run} not run · "
+             f"engine: {summary.engine} · {summary.seconds:.0f} s")
+    lines = [f"# torch2tf convert-many: {counts.passed} of {len(summary.models)} passed", "", tally, "",
              "| model | verdict | time | reason |", "|---|---|---|---|"]
-    for model in document["models"]:
-        reason = str(model.get("reason", "")).replace("|", "\\|")
-        where = f" ([report]({model['name']}/report.md))" if model.get("output") else ""
-        lines.append(f"| `{model['name']}` | {MARKS[model['verdict']]} {model['verdict']} | "
-                     f"{model.get('seconds', 0):.1f}s | {reason}{where} |")
+    for model in summary.models:
+        reason = model.reason.replace("|", "\\|")
+        where = f" ([report]({model.name}/report.md))" if model.output else ""
+        lines.append(f"| `{model.name}` | {MARKS[model.verdict]} {model.verdict} | {model.seconds:.1f}s | "
+                     f"{reason}{where} |")
     return "\n".join(lines) + "\n"
 
 
-def render_junit(document: dict[str, Any]) -> str:
+def render_junit(summary: Summary) -> str:
     """One testcase per model; a limitation is a failure of its own type, so JUnit agrees with the exit code."""
-    models = document["models"]
+    models = summary.models
     suite = ET.Element("testsuite", name="torch2tf-convert-many", tests=str(len(models)),
-                       failures=str(len(models) - document["counts"]["passed"]),
-                       time=f"{document.get('seconds', 0):.1f}")
+                       failures=str(len(models) - summary.counts.passed), time=f"{summary.seconds:.1f}")
     for model in models:
-        case = ET.SubElement(suite, "testcase", classname="convert-many", name=model["name"],
-                             time=f"{model.get('seconds', 0):.1f}")
-        if model["verdict"] != "passed":
-            failure = ET.SubElement(case, "failure", type=model["verdict"].replace(" ", "-"),
-                                    message=model.get("reason", ""))
-            failure.text = f"{model['model']}: {model.get('reason', '')}"
+        case = ET.SubElement(suite, "testcase", classname="convert-many", name=model.name,
+                             time=f"{model.seconds:.1f}")
+        if model.verdict != "passed":
+            failure = ET.SubElement(case, "failure", type=model.verdict.replace(" ", "-"), message=model.reason)
+            failure.text = f"{model.model}: {model.reason}"
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -8,18 +8,17 @@ picklable: the local pool calls it in a thread, a Ray task calls it on a worker.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-LIMITATION_ERRORS = {"ExportError", "ConversionError"}
+from torch2tf.records import FailedRun, ModelResult, Report, parse_answer
+
 EXIT_MEANINGS = {2: "bad option or input", 130: "interrupted", 143: "terminated (SIGTERM)", -9: "killed (SIGKILL)"}
 GRACE_SECONDS = 30  # after SIGTERM, before SIGKILL: a convert removes its staging and work dirs meanwhile
 _LIVE: set[subprocess.Popen] = set()  # children running in this process, for stop_all()
@@ -36,21 +35,6 @@ class ConvertTask:
     log: str  # OUTDIR/logs/NAME.log
     force: bool = False
     timeout_s: float | None = None
-
-
-@dataclass
-class ModelResult:
-    name: str
-    model: str
-    verdict: str  # passed | limitation | failed
-    reason: str  # one line
-    seconds: float
-    exit_code: int | None
-    output: str | None  # the convert output directory, when one was written
-    host: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def run_task(task: ConvertTask) -> ModelResult:
@@ -112,17 +96,20 @@ def stop(child: subprocess.Popen) -> None:
 
 
 def judge(task: ConvertTask, code: int, stdout: str, started: float) -> ModelResult:
-    """The verdict of a finished ``convert``, from its exit code and its ``--json`` output."""
-    document = _parse_json(stdout)
+    """The verdict of a finished ``convert``, from its exit code and its ``--json`` output (a report or an
+    error record, whose ``kind`` says whether it is a named limit of the toolchain)."""
+    answer = parse_answer(stdout)
+    report = answer if isinstance(answer, Report) else None
     written = task.output if (Path(task.output) / "report.json").is_file() else None
     if code == 0:
-        return _result(task, "passed", _passed_summary(document), started, code, written)
+        return _result(task, "passed", _passed_summary(report), started, code, written)
     if code == 3:
-        return _result(task, "failed", _parity_reason(document), started, code, written)
-    error = document.get("error") if isinstance(document.get("error"), dict) else {}
-    message = (error.get("message") or _last_line(task.log) or EXIT_MEANINGS.get(code, "crashed")).splitlines()[0]
-    verdict = "limitation" if code == 1 and error.get("type") in LIMITATION_ERRORS else "failed"
-    stage = f"{error['stage']}: " if error.get("stage") else ""
+        return _result(task, "failed", _parity_reason(report), started, code, written)
+    error = answer.error if isinstance(answer, FailedRun) else None
+    message = ((error.message if error else "") or _last_line(task.log) or EXIT_MEANINGS.get(code, "crashed")
+               ).splitlines()[0]
+    verdict = "limitation" if code == 1 and error is not None and error.kind == "limitation" else "failed"
+    stage = f"{error.stage}: " if error is not None and error.stage else ""
     meaning = EXIT_MEANINGS.get(code, "unexpected")
     exit_note = "" if code == 1 or message == meaning else f" (exit {code}: {meaning})"
     return _result(task, verdict, f"{stage}{message}{exit_note}"[:300], started, code, written)
@@ -135,28 +122,20 @@ def _result(task: ConvertTask, verdict: str, reason: str, started: float, code: 
                        host=os.uname().nodename)
 
 
-def _parse_json(stdout: str) -> dict[str, Any]:
-    try:
-        document = json.loads(stdout) if stdout.strip() else {}
-    except json.JSONDecodeError:
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
-def _passed_summary(report: dict[str, Any]) -> str:
-    targets = [entry["target"] for entry in report.get("parity", []) if entry.get("passed")]
+def _passed_summary(report: Report | None) -> str:
+    targets = [entry.target for entry in report.parity if entry.passed] if report else []
     return f"parity holds: {', '.join(targets)}" if targets else "parity holds"
 
 
-def _parity_reason(report: dict[str, Any]) -> str:
-    for entry in report.get("parity", []):
-        if entry.get("passed"):
+def _parity_reason(report: Report | None) -> str:
+    for entry in report.parity if report else ():
+        if entry.passed:
             continue
-        for out in entry.get("outputs", []):
-            if not out.get("passed"):
-                detail = out.get("note") or f"max_abs {out.get('max_abs', float('nan')):.3g} > atol {out.get('atol')}"
-                return f"parity failed: {entry['target']} output '{out.get('name')}': {detail}"[:300]
-        return f"parity failed: {entry['target']}: {'; '.join(entry.get('errors', []))}"[:300]
+        for out in entry.outputs:
+            if not out.passed:
+                detail = out.note or f"max_abs {out.max_abs:.3g} > atol {out.atol}"
+                return f"parity failed: {entry.target} output '{out.name}': {detail}"[:300]
+        return f"parity failed: {entry.target}: {'; '.join(entry.errors)}"[:300]
     return "parity failed (see report.md)"
 
 

@@ -22,17 +22,11 @@ from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.inputs import Sample
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.pipeline.bindings import bind_outputs, bind_tflite_outputs
+from torch2tf.records import ConversionAttempt, ParityEntry
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.half_weights import check_fp16_file
-from torch2tf.validate.parity import (
-    FP32_TARGETS,
-    HALF_TARGET,
-    Outputs,
-    check_target,
-    failed_target,
-    summarize_failures,
-)
+from torch2tf.validate.parity import FP32_TARGETS, HALF_TARGET, Outputs, check_target, failed_target, summarize_failures
 from torch2tf.validate.runners import SavedModelRunner, TfliteRunner
 
 # target, file precision; the fp32 preset judges both files' conversion error (fp16's precision loss is beside it)
@@ -46,11 +40,11 @@ class Candidate:
     exporter: str
     onnx_path: Path
     expected: Outputs
-    export_check: dict | None  # torch vs onnxruntime; None without a torch model
+    export_check: ParityEntry | None  # torch vs onnxruntime; None without a torch model
 
     @property
     def export_differs(self) -> bool:
-        return self.export_check is not None and not self.export_check["passed"]
+        return self.export_check is not None and not self.export_check.passed
 
 
 @dataclass
@@ -80,7 +74,7 @@ class Attempt:
     tflite_inputs: list[TensorBinding] = field(default_factory=list)  # the signed .tflite files' ends
     tflite_layout: str = "nhwc"
     tflite_outputs: list[TensorBinding] = field(default_factory=list)
-    parity: list[dict] = field(default_factory=list)
+    parity: list[ParityEntry] = field(default_factory=list)
     rewrites: list[str] = field(default_factory=list)
     parity_seconds: float = 0.0
     tflite_ms: float | None = None  # its TFLite fp32 file's median latency, when --tune timed it
@@ -94,7 +88,7 @@ class Attempt:
         return self.plan is not None
 
     def failed_targets(self) -> int:
-        return sum(1 for p in self.parity if not p["passed"])
+        return sum(1 for p in self.parity if not p.passed)
 
     @property
     def fp32_holds(self) -> bool:
@@ -102,8 +96,8 @@ class Attempt:
 
         An fp16 file that alone fails is precision, not conversion: every rung stores the same weights.
         """
-        fp32 = [p for p in self.parity if p["target"] in FP32_TARGETS]
-        return not self.candidate.export_differs and len(fp32) == len(FP32_TARGETS) and all(p["passed"] for p in fp32)
+        fp32 = [p for p in self.parity if p.target in FP32_TARGETS]
+        return not self.candidate.export_differs and len(fp32) == len(FP32_TARGETS) and all(p.passed for p in fp32)
 
     @property
     def onnx2tf_input(self) -> Path:
@@ -116,10 +110,10 @@ class Attempt:
     def tflite_path(self, precision: str) -> Path:
         return self.directory / "raw" / f"model_{precision}.tflite"
 
-    def to_json(self) -> dict:
-        timed = {} if self.tflite_ms is None else {"tflite_fp32_ms": round(self.tflite_ms, 6)}
-        return {"exporter": self.exporter, "strategy": self.strategy.name, "status": self.status,
-                "reason": self.reason, "seconds": round(self.seconds, 2), "rewrites": self.rewrites, **timed}
+    def record(self) -> ConversionAttempt:
+        """report.json's entry for this rung."""
+        return ConversionAttempt(self.exporter, self.strategy.name, self.status, self.reason, round(self.seconds, 2),
+                                 tuple(self.rewrites), None if self.tflite_ms is None else round(self.tflite_ms, 6))
 
 
 def try_strategy(candidate: Candidate, strategy: Strategy, ctx: AttemptContext) -> Attempt:
@@ -180,7 +174,7 @@ def _serving_saved_model(raw, raw_dir: Path, out_dir: Path, plan: SignaturePlan,
         cache.store("serving", key, sorted(out_dir.iterdir()))
 
 
-def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[dict]:
+def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[ParityEntry]:
     """Parity of the SavedModel and both TFLite files; a file TFLite cannot run fails its target."""
     expected = attempt.candidate.expected
     with SavedModelRunner(attempt.saved_model_dir, attempt.plan) as runner:
@@ -206,7 +200,7 @@ def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[dict]:
     return entries
 
 
-def _check_tflite(attempt: Attempt, ctx: AttemptContext, target: str, precision: str) -> dict:
+def _check_tflite(attempt: Attempt, ctx: AttemptContext, target: str, precision: str) -> ParityEntry:
     """One signed .tflite file; the fp16 one against the fp32 file with its weights rounded to half."""
     bindings = (attempt.tflite_inputs, attempt.tflite_outputs)
     expected = attempt.candidate.expected

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
@@ -26,12 +26,13 @@ from torch2tf.pipeline.attempt import AttemptContext
 from torch2tf.pipeline.ladder import Ladder, LadderResult, select_strategies
 from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, localize_divergence
 from torch2tf.pipeline.options import ConvertOptions, EventSink, StageLog
-from torch2tf.pipeline.outputs import manifest_info, tflite_truth, write_artifacts
+from torch2tf.pipeline.outputs import manifest_record, tflite_truth, write_artifacts
 from torch2tf.pipeline.quantize import Quantized, quantize_stage
+from torch2tf.records import Conversion, Export, ParityEntry, Report, TfliteSummary
 from torch2tf.stop import raise_if_stopped
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.parity import fp32_failed, uninformative_line, uninformative_outputs
-from torch2tf.validate.report import Report, write_report
+from torch2tf.validate.report import tool_versions, write_report
 from torch2tf.workspace import owned_dir
 
 
@@ -54,14 +55,13 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     model = model_file(options.model)
     check_output_dir(options.output, options.force, keep=(model,) if model else ())
     arrays = load_npz(options.input_data) if options.input_data else None
-    report = Report(model=options.model)
     staging = StagingDir(options.output)
     try:
         # onnx2tf's and onnxsim's children import while this process loads and exports the model
         # --tune: every rung converts (strategies_for builds at most four)
         onnx2tf_runs = (4 if options.tune else 1) + (len(options.quantize.modes) if options.quantize else 0)
         with _work_dir(options.work_dir) as work, started_ahead(work, onnx2tf_runs) as ahead:
-            _run_stages(options, arrays, tolerances, StageLog(report, on_event), staging.path, work, ahead)
+            report = _run_stages(options, arrays, tolerances, StageLog(on_event), staging.path, work, ahead)
         raise_if_stopped()  # never commit after a stop request, even one some library swallowed
         output = staging.commit()
     except BaseException:
@@ -71,76 +71,78 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
 
 
 def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: StageLog, staging: Path,
-                work: Path, ahead: Ahead) -> None:
-    report = log.report
+                work: Path, ahead: Ahead) -> Report:
     loaded = log.run("load", lambda: stages.load(options, arrays))
-    report.inputs = [s.to_json() for s in loaded.specs]
     cache = Cache(options.cache_dir)
     exported = log.run("export", lambda: stages.export(loaded, options, work, cache))
-    report.export, report.notes = dict(exported.info), report.notes + exported.notes
-    if exported.info.get("from_cache"):
+    if exported.info.from_cache:
         ahead.stop()  # an export from the cache: its conversion most likely is cached too; free the CPU
     graphs = PreparedGraphs(cache)
     checked = log.run("check_onnx", lambda: stages.check_onnx(exported, loaded, options, work, graphs))
-    report.outputs = [s.to_json() for s in checked.output_specs]
     try:
         tolerances.check_outputs([s.name for s in checked.output_specs])
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    report.operators = operators_json(checked.compatibility)
     ctx = AttemptContext(loaded.specs, checked.output_specs, loaded.samples, options.layout, options.seed, work,
                          tolerances, graphs, options.tflite_layout)
     rungs = select_strategies(loaded.specs, checked.facts, options.strategy)
     ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, rungs, lambda d, s: log.info("convert", d, s),
                                                options.tune).climb())
-    _record_conversion(report, ladder, options.layout)
     chosen = ladder.chosen
-    log.record("parity", chosen.parity_seconds, _parity_summary(report.parity))
-    report.strict = options.strict
-    report.uninformative = uninformative_outputs(chosen.candidate.expected, tolerances)
-    for entry in report.uninformative:
+    parity = ([chosen.candidate.export_check] if chosen.candidate.export_check else []) + list(chosen.parity)
+    log.record("parity", chosen.parity_seconds, _parity_summary(parity))
+    uninformative = uninformative_outputs(chosen.candidate.expected, tolerances)
+    for entry in uninformative:
         log.info("parity", uninformative_line(entry, options.strict))
-    if options.localize and fp32_failed(report.parity):
+    localization = None
+    if options.localize and fp32_failed(tuple(parity)):
         request = LocalizeRequest(reference_onnx=chosen.candidate.onnx_path, converted_onnx=chosen.onnx2tf_input,
                                   specs=loaded.specs, feeds=loaded.samples[0].feeds, strategy=chosen.strategy,
                                   work_dir=work / "localize", seed=options.seed)
-        report.localization, _ = log.run("localize", lambda: localization_entry(localize_divergence(request)),
-                                         describe=lambda entry: entry[1])
+        localization, _ = log.run("localize", lambda: localization_entry(localize_divergence(request)),
+                                  describe=lambda entry: entry[1])
     quantized = Quantized()
     if options.quantize is not None:
         quantized = log.run("quantize", lambda: quantize_stage(options.quantize, chosen, loaded, checked.output_specs,
                                                                work, options.seed, tolerances, options.tflite_layout,
                                                                cache))
-        report.parity += quantized.parity
-        report.notes += quantized.notes
     strict = bool(options.quantize and options.quantize.strict)
     truth = log.run("tflite_ops", lambda: tflite_truth(chosen, quantized, options.tflite_builtins_only))
-    report.operators += truth.operators
-    report.conversion["tflite"] = truth.summaries
+    notes = [*exported.notes, *quantized.notes]
     if cache.used:
         kinds = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
-        report.notes.append(f"from the cache ({options.cache_dir}): "
-                            f"{', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
-                            "parity checked again on every artifact")
+        notes.append(f"from the cache ({options.cache_dir}): "
+                     f"{', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
+                     "parity checked again on every artifact")
     log.run("write", lambda: write_artifacts(staging, chosen, quantized, strict), describe=lambda _: str(options.output))
-    data = report.to_json()
-    write_report(staging, data)
-    write_manifest(staging, manifest_info(options.model, options.seed, loaded.vocab, data, chosen, quantized, strict),
-                   report.versions)
+    report = Report(model=options.model, inputs=tuple(s.to_json() for s in loaded.specs),
+                    outputs=tuple(s.to_json() for s in checked.output_specs), stages=tuple(log.stages),
+                    operators=operators_json(checked.compatibility) + truth.operators,
+                    parity=tuple(parity + quantized.parity), export=_export_record(exported, ladder),
+                    conversion=_conversion_record(ladder, options.layout, truth.summaries),
+                    localization=localization, notes=tuple(notes), versions=tool_versions(),
+                    uninformative=uninformative, strict=options.strict)
+    write_report(staging, report)
+    write_manifest(staging, manifest_record(options.model, options.seed, loaded.vocab, report, chosen, quantized,
+                                            strict))
+    return report
 
 
-def _record_conversion(report: Report, ladder: LadderResult, layout: str) -> None:
+def _export_record(exported: stages.Exported, ladder: LadderResult) -> Export:
+    """The export's record, with the exports the ladder made (fallbacks) and the exporter it chose."""
+    return replace(exported.info, attempts=exported.info.attempts + tuple(ladder.export_attempts),
+                   exporter=ladder.chosen.exporter)
+
+
+def _conversion_record(ladder: LadderResult, layout: str, tflite: dict[str, TfliteSummary]) -> Conversion:
     chosen = ladder.chosen
-    report.export.setdefault("attempts", []).extend(ladder.export_attempts)
-    report.export["exporter"] = chosen.exporter
-    report.conversion = {"attempts": [a.to_json() for a in ladder.attempts], "strategy": chosen.strategy.name,
-                         "exporter": chosen.exporter, "raw_batch": chosen.plan.raw_batch, "layout": layout,
-                         "rewrites": chosen.rewrites, "tflite_layout": chosen.tflite_layout}
-    report.parity = ([chosen.candidate.export_check] if chosen.candidate.export_check else []) + list(chosen.parity)
+    return Conversion(attempts=tuple(a.record() for a in ladder.attempts), strategy=chosen.strategy.name,
+                      exporter=chosen.exporter, raw_batch=chosen.plan.raw_batch, layout=layout,
+                      rewrites=tuple(chosen.rewrites), tflite_layout=chosen.tflite_layout, tflite=tflite)
 
 
-def _parity_summary(parity: list[dict]) -> str:
-    failed = [p["target"] for p in parity if not p["passed"]]
+def _parity_summary(parity: list[ParityEntry]) -> str:
+    failed = [p.target for p in parity if not p.passed]
     summary = f"{len(parity) - len(failed)}/{len(parity)} targets within tolerance"
     return summary + (f"; failing: {', '.join(failed)}" if failed else "")
 
@@ -148,7 +150,7 @@ def _parity_summary(parity: list[dict]) -> str:
 def run_check(options: ConvertOptions, on_event: EventSink | None = None) -> Compatibility:
     """``torch2tf check``: load, export, inventory — no conversion, nothing written."""
     arrays = load_npz(options.input_data) if options.input_data else None
-    log = StageLog(Report(model=options.model), on_event)
+    log = StageLog(on_event)
     with owned_dir(None, "torch2tf-check-") as work:
         loaded = log.run("load", lambda: stages.load(options, arrays))
         exported = log.run("export", lambda: stages.export(loaded, options, work))

@@ -14,6 +14,7 @@ from pathlib import Path
 from torch2tf.cache import Cache, file_digest
 from torch2tf.convert.export import ExportRequest, ExportResult, export_onnx
 from torch2tf.model_source import LoadedModel, model_file
+from torch2tf.records import ExportAttempt
 
 PACKAGES = ("torch", "onnx", "onnxscript")
 
@@ -28,11 +29,11 @@ def export_with_cache(request: ExportRequest, source: str, cache: Cache) -> tupl
                                "outputs": request.output_names, "name": request.path.name}, PACKAGES)
     meta = cache.fetch("export", key, request.path.parent)
     if meta is not None:
-        return ExportResult(request.path, meta["exporter"], meta["attempts"]), True
+        return ExportResult(request.path, meta["exporter"], tuple(ExportAttempt.from_json(a) for a in meta["attempts"])), True
     result = export_onnx(request)
     data = result.path.with_name(result.path.name + ".data")
     cache.store("export", key, [result.path, data] if data.exists() else [result.path],
-                {"exporter": result.exporter, "attempts": result.attempts})
+                {"exporter": result.exporter, "attempts": [a.to_json() for a in result.attempts]})
     return result, False
 
 

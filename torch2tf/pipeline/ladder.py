@@ -17,6 +17,7 @@ from torch2tf.convert.strategies import GraphFacts, Strategy, strategies_for
 from torch2tf.errors import ConversionError, Torch2TFError, UsageError
 from torch2tf.pipeline.attempt import Attempt, AttemptContext, Candidate, try_strategy
 from torch2tf.pipeline.stages import Exported, Loaded, export_path, export_request
+from torch2tf.records import ExportAttempt
 from torch2tf.validate.bench import time_tflite_files
 from torch2tf.validate.parity import TargetRun, compare_target, run_samples, summarize_failures
 from torch2tf.validate.runners import OrtRunner
@@ -35,7 +36,7 @@ Inform = Callable[[str, float], None]
 class LadderResult:
     chosen: Attempt
     attempts: list[Attempt]
-    export_attempts: list[dict] = field(default_factory=list)  # exports made during the walk (fallbacks)
+    export_attempts: list[ExportAttempt] = field(default_factory=list)  # exports made during the walk (fallbacks)
 
     def __str__(self) -> str:
         chosen = self.chosen
@@ -66,13 +67,13 @@ class Ladder:
         self.loaded, self.exported, self.ctx, self.rungs, self.inform = loaded, exported, ctx, rungs, inform
         self.tune = tune  # every rung, then the fastest of those that hold parity
         self.attempts: list[Attempt] = []
-        self.export_attempts: list[dict] = []
+        self.export_attempts: list[ExportAttempt] = []
         self.candidates: dict[str, Candidate | None] = {}
 
     def climb(self) -> LadderResult:
         exporters = [self.exported.exporter]
         if self.loaded.model.kind != "onnx":
-            failed = {a["exporter"] for a in self.exported.info["attempts"] if a["status"] != "ok"}
+            failed = {a.exporter for a in self.exported.info.attempts if a.status != "ok"}
             exporters += [e for e in EXPORTERS if e not in exporters and e not in failed]
         chosen = self._walk(exporters, require_export_parity=True)
         differing = [e for e in exporters if self.candidates.get(e) and self.candidates[e].export_differs]
@@ -88,7 +89,7 @@ class Ladder:
     def _failure(self) -> ConversionError:
         """One line naming the rung that came closest; every rung's full reason in the details."""
         if not self.attempts:
-            return ConversionError("no export could be converted", details=[a["reason"] for a in self.export_attempts])
+            return ConversionError("no export could be converted", details=[a.reason for a in self.export_attempts])
         closest = self.attempts[0]
         line = one_line(f"no conversion strategy worked ({len(self.attempts)} tried); closest: "
                         f"{closest.exporter}/{closest.strategy.name}: {closest.reason}", CONSOLE_LINE)
@@ -157,9 +158,9 @@ class Ladder:
             check_and_infer_shapes(result.path)
         except Torch2TFError as exc:
             self.inform(one_line(f"{exporter} export failed: {exc.message}", CONSOLE_LINE), 0.0)
-            self.export_attempts.append({"exporter": exporter, "status": "failed", "reason": exc.message})
+            self.export_attempts.append(ExportAttempt(exporter, "failed", exc.message))
             return None
-        self.export_attempts.append({"exporter": exporter, "status": "ok", "reason": f"fallback, opset {FALLBACK_OPSET}"})
+        self.export_attempts.append(ExportAttempt(exporter, "ok", f"fallback, opset {FALLBACK_OPSET}"))
         return result.path
 
 

@@ -18,6 +18,7 @@ from torch2tf.convert.onnx_source import node_source
 from torch2tf.convert.onnx_to_tf import copy_onnx, run_onnx2tf
 from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw
 from torch2tf.convert.strategies import RequestExtras, Strategy, kept_layout_inputs, onnx2tf_request
+from torch2tf.records import Localization
 from torch2tf.specs import TensorSpec, candidate_perms, load_onnx_graph
 from torch2tf.validate.compare import OutputComparison, Tolerance, compare_output
 
@@ -36,9 +37,6 @@ class Divergence:
     source: str = ""
     probes: int = 0
     note: str = ""
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
     def describe(self) -> str:
         where = " ".join(x for x in (f"module {self.module}" if self.module else "",
@@ -189,8 +187,8 @@ def _probe(request: LocalizeRequest, tensor: str, expected: np.ndarray, index: i
     return best
 
 
-def localization_entry(divergence: Divergence | None) -> tuple[dict, str]:
+def localization_entry(divergence: Divergence | None) -> tuple[Localization, str]:
     """report.json "localization" and the stage's one-line detail."""
     if divergence is None:
-        return {"found": False}, "no single ONNX node differs on its own"
-    return divergence.to_json(), divergence.describe()
+        return Localization(found=False), "no single ONNX node differs on its own"
+    return Localization(**asdict(divergence)), divergence.describe()

@@ -8,9 +8,9 @@ from typing import Callable, TypeVar
 
 from torch2tf.convert.quantize import QuantizeOptions
 from torch2tf.errors import Torch2TFError
+from torch2tf.records import Stage
 from torch2tf.specs import TensorSpec
 from torch2tf.stop import raise_if_stopped
-from torch2tf.validate.report import Report
 
 DEFAULT_OPSET = 18
 T = TypeVar("T")
@@ -52,10 +52,10 @@ EventSink = Callable[[StageEvent], None]
 
 
 class StageLog:
-    """Runs the stages in order: times each, records it in the report and tells ``on_event``."""
+    """Runs the stages in order: times each, records it (``stages``, for the report) and tells ``on_event``."""
 
-    def __init__(self, report: Report, on_event: EventSink | None = None) -> None:
-        self.report = report
+    def __init__(self, on_event: EventSink | None = None) -> None:
+        self.stages: list[Stage] = []
         self.on_event = on_event or (lambda event: None)
 
     def run(self, name: str, fn: Callable[[], T], describe: Callable[[T], str] = str) -> T:
@@ -81,5 +81,5 @@ class StageLog:
         self.on_event(StageEvent(stage, "info", seconds, detail))
 
     def _add(self, name: str, status: str, seconds: float, detail: str) -> None:
-        self.report.stages.append({"name": name, "status": status, "seconds": seconds, "detail": detail})
+        self.stages.append(Stage(name, status, seconds, detail))
         self.on_event(StageEvent(name, status, seconds, detail))

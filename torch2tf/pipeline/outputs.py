@@ -5,13 +5,13 @@ Everything is written into the staging directory; the pipeline renames it into p
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from torch2tf.artifacts import tflite_variants
 from torch2tf.errors import ConversionError
 from torch2tf.pipeline.attempt import Attempt
 from torch2tf.pipeline.quantize import Quantized
+from torch2tf.records import Manifest, Operator, Report, TfliteFiles, TfliteSummary, TfliteVariant, tflite_variants
 from torch2tf.validate.tflite_ops import read_tflite_ops
 
 FLOAT_TARGETS = ("tflite_float32", "tflite_float16")
@@ -19,13 +19,13 @@ FLOAT_TARGETS = ("tflite_float32", "tflite_float16")
 
 @dataclass
 class TfliteTruth:
-    summaries: dict[str, dict]  # target → ops, flex, custom, transpose_count, builtin_only
-    operators: list[dict]  # report.json "operators" entries, one per TFLite op and target
+    summaries: dict[str, TfliteSummary]  # target → ops, flex, custom, transpose_count, builtin_only
+    operators: tuple[Operator, ...]  # report.json "operators" entries, one per TFLite op and target
     needs: list[str]  # Flex and custom ops any file needs
 
     def __str__(self) -> str:
         first = self.summaries["tflite_float32"]
-        return (f"{sum(first['ops'].values())} TFLite ops, {first['transpose_count']} TRANSPOSE, "
+        return (f"{sum(first.ops.values())} TFLite ops, {first.transpose_count} TRANSPOSE, "
                 + ("builtin only" if not self.needs else f"needs {', '.join(self.needs)}"))
 
 
@@ -41,20 +41,20 @@ def tflite_truth(chosen: Attempt, quantized: Quantized, builtins_only: bool) -> 
     for target, path in tflite_files(chosen, quantized).items():
         ops = read_tflite_ops(path)
         summaries[target] = ops.summary()
-        operators += [{"op_type": name, "count": count, "status": ops.status_of(name), "note": "", "target": target}
+        operators += [Operator(name, count, ops.status_of(name), target=target)
                       for name, count in sorted(ops.counts.items())]
-    needs = sorted({op for s in summaries.values() for op in s["flex"] + s["custom"]})
+    needs = sorted({op for s in summaries.values() for op in s.needs})
     if needs and builtins_only:
         raise ConversionError(f"the TFLite files need non-builtin ops: {', '.join(needs)}",
                               hint="drop --tflite-builtins-only to accept the Flex delegate")
-    return TfliteTruth(summaries, operators, needs)
+    return TfliteTruth(summaries, tuple(operators), needs)
 
 
-def variants(quantized: Quantized, strict_quant: bool) -> dict:
+def variants(quantized: Quantized, strict_quant: bool) -> dict[str, TfliteVariant]:
     """manifest.json's TFLite variants, with each quantized file's own output bindings."""
     result = tflite_variants(list(quantized.files), strict_quant)
     for target, outputs in quantized.outputs.items():
-        result[target]["outputs"] = [vars(b) for b in outputs]
+        result[target] = replace(result[target], outputs=tuple(outputs))
     return result
 
 
@@ -67,15 +67,14 @@ def write_artifacts(staging: Path, chosen: Attempt, quantized: Quantized, strict
     (staging / "tflite").mkdir()
     files = tflite_files(chosen, quantized)
     for target, variant in variants(quantized, strict_quant).items():
-        shutil.copy2(files[target], staging / variant["path"])
+        shutil.copy2(files[target], staging / variant.path)
 
 
-def manifest_info(model: str, seed: int, vocab: dict[str, int], report: dict, chosen: Attempt,
-                  quantized: Quantized, strict_quant: bool) -> dict:
+def manifest_record(model: str, seed: int, vocab: dict[str, int], report: Report, chosen: Attempt,
+                    quantized: Quantized, strict_quant: bool) -> Manifest:
     """What manifest.json records besides the files: I/O bindings, strategy, seed, vocabulary sizes."""
-    return {"model": model, "stages": report["stages"], "inputs": report["inputs"], "outputs": report["outputs"],
-            "seed": seed, "vocab_sizes": vocab, "signature": chosen.plan.to_json(),
-            "tflite": {"inputs": [vars(b) for b in chosen.tflite_inputs], "layout": chosen.tflite_layout,
-                       "outputs": [vars(b) for b in chosen.tflite_outputs],
-                       "variants": variants(quantized, strict_quant)},
-            "strategy": {"exporter": chosen.exporter, **asdict(chosen.strategy)}}
+    tflite = TfliteFiles(tuple(chosen.tflite_inputs), tuple(chosen.tflite_outputs), chosen.tflite_layout,
+                         variants(quantized, strict_quant))
+    return Manifest(versions=report.versions, model=model, stages=report.stages, inputs=report.inputs,
+                    outputs=report.outputs, seed=seed, vocab_sizes=vocab, signature=chosen.plan.to_json(),
+                    tflite=tflite, strategy={"exporter": chosen.exporter, **asdict(chosen.strategy)})

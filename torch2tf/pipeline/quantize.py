@@ -5,7 +5,7 @@ preset fails the run only with --strict-quant.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from torch2tf.cache import Cache
@@ -16,6 +16,7 @@ from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.pipeline.attempt import Attempt
 from torch2tf.pipeline.bindings import bind_tflite_outputs
 from torch2tf.pipeline.stages import Loaded
+from torch2tf.records import ParityEntry
 from torch2tf.specs import TensorBinding, TensorSpec
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.parity import check_target, failed_target
@@ -26,12 +27,12 @@ from torch2tf.validate.runners import TfliteRunner
 class Quantized:
     files: dict[str, Path] = field(default_factory=dict)  # target → .tflite in the work directory
     outputs: dict[str, list[TensorBinding]] = field(default_factory=dict)  # target → output bindings
-    parity: list[dict] = field(default_factory=list)
+    parity: list[ParityEntry] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # modes whose conversion failed, with why
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        verdicts = [f"{p['target']} {'ok' if p['passed'] else 'below the int8 preset'}" for p in self.parity]
+        verdicts = [f"{p.target} {'ok' if p.passed else 'below the int8 preset'}" for p in self.parity]
         return ", ".join(verdicts + [f"{f} quantization failed" for f in self.failures])
 
 
@@ -59,13 +60,13 @@ def quantize_stage(options: QuantizeOptions, chosen: Attempt, loaded: Loaded, ou
                                                    f"{mode} quantization failed: {exc.message}"))
     for target, path in result.files.items():
         entry = _check_variant(target, path, chosen, loaded, output_specs, tolerances, result, layout)
-        entry["gating"] = options.strict  # below the int8 preset gates only with --strict-quant; not run always does
-        result.parity.append(entry)
+        # below the int8 preset gates only with --strict-quant; not run always does
+        result.parity.append(replace(entry, gating=options.strict))
     return result
 
 
 def _check_variant(target: str, path: Path, chosen: Attempt, loaded: Loaded, output_specs: list[TensorSpec],
-                   tolerances: Tolerances, result: Quantized, layout: str) -> dict:
+                   tolerances: Tolerances, result: Quantized, layout: str) -> ParityEntry:
     expected = chosen.candidate.expected
     try:
         note = widen_narrow_pads(path)

@@ -8,13 +8,15 @@ The new results replace DIR's parity in report.json and report.md; what validate
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Callable
 
 from torch2tf.convert.strategies import prepare_onnx2tf_input, strategy_from_json
 from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, localize_divergence
+from torch2tf.records import Report
 from torch2tf.validate.directory import DirectoryValidation, ValidateOptions, validate_directory
 from torch2tf.validate.parity import fp32_failed, uninformative_line
-from torch2tf.validate.report import Report, update_report
+from torch2tf.validate.report import update_report
 from torch2tf.workspace import owned_dir
 
 StageSink = Callable[[str, float, str], None]
@@ -24,20 +26,21 @@ def revalidate(options: ValidateOptions, on_stage: StageSink | None = None) -> R
     on_stage = on_stage or (lambda *a: None)
     validation = validate_directory(options)
     report = validation.report
-    passing = sum(p["passed"] for p in report.parity)
+    passing = sum(p.passed for p in report.parity)
     on_stage("validate", validation.seconds, f"{passing}/{len(report.parity)} comparisons pass")
     for entry in report.uninformative:
         on_stage("validate", 0.0, uninformative_line(entry, options.strict))
     if options.localize and fp32_failed(report.parity):
         start = time.perf_counter()
-        report.localization, detail = localization_entry(_localize(validation, options))
+        localization, detail = localization_entry(_localize(validation, options))
+        report = replace(report, localization=localization)
         on_stage("localize", time.perf_counter() - start, detail)
-    update_report(options.directory, report.to_json(), validation.manifest)
+    update_report(options.directory, report, validation.manifest)
     return report
 
 
 def _localize(validation: DirectoryValidation, options: ValidateOptions):
-    strategy = strategy_from_json(validation.manifest["strategy"])
+    strategy = strategy_from_json(validation.manifest.strategy)
     onnx_path = options.directory / "model.onnx"
     with owned_dir(None, "torch2tf-localize-") as work:
         converted, _ = prepare_onnx2tf_input(onnx_path, work / "onnx", strategy, validation.specs)

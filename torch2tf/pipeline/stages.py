@@ -21,6 +21,7 @@ from torch2tf.inputs import Sample, resolve_input_specs, validation_samples, voc
 from torch2tf.model_source import LoadedModel, load_model, run_forward
 from torch2tf.pipeline.export_cache import export_with_cache
 from torch2tf.pipeline.options import ConvertOptions
+from torch2tf.records import Export
 from torch2tf.specs import TensorSpec, onnx_output_specs
 
 Outputs = dict[str, dict[str, np.ndarray]]
@@ -52,15 +53,15 @@ class Exported:
     path: Path
     output_names: list[str]
     torch_outputs: Outputs | None  # per sample; None without a torch model
-    info: dict  # report.json "export"
+    info: Export  # report.json "export"
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         if self.exporter == "onnx":
-            return f"using {self.info['source']}"
-        fell_back = [a for a in self.info["attempts"] if a["status"] != "ok"]
-        return (self.exporter + (f" (after {fell_back[0]['exporter']} failed)" if fell_back else "")
-                + (" (from the cache)" if self.info.get("from_cache") else ""))
+            return f"using {self.info.source}"
+        fell_back = [a for a in self.info.attempts if a.status != "ok"]
+        return (self.exporter + (f" (after {fell_back[0].exporter} failed)" if fell_back else "")
+                + (" (from the cache)" if self.info.from_cache else ""))
 
 
 def export_path(work: Path, label: str) -> Path:
@@ -77,7 +78,7 @@ def export(loaded: Loaded, options: ConvertOptions, work: Path, cache: Cache | N
     model = loaded.model
     if model.kind == "onnx":
         path = normalize_onnx(model.onnx_path, export_path(work, "primary"))
-        info = {"exporter": "none (ONNX given)", "attempts": [], "source": str(model.onnx_path)}
+        info = Export(exporter="none (ONNX given)", source=str(model.onnx_path))
         return Exported("onnx", path, [s.name for s in onnx_output_specs(path)], None, info)
     results = {s.name: run_forward(model.module, loaded.binding, s.feeds) for s in loaded.samples}
     names = options.output_names or results[loaded.samples[0].name].names
@@ -85,8 +86,8 @@ def export(loaded: Loaded, options: ConvertOptions, work: Path, cache: Cache | N
     result, cached = export_with_cache(export_request(loaded, export_path(work, "primary"), options.opset, names),
                                        options.model, cache or Cache(None))
     written = written_opset(result.path)
-    info = {"exporter": result.exporter, "opset": written, "requested_opset": options.opset,
-            "attempts": result.attempts, "from_cache": cached}
+    info = Export(exporter=result.exporter, opset=written, requested_opset=options.opset, attempts=result.attempts,
+                  from_cache=cached)
     notes = []
     if written != options.opset:
         # The dynamo exporter writes opset 18 at least; onnx's version converter breaks its graphs.

@@ -5,7 +5,6 @@ and gRPC front ends answer like TF Serving does.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ from typing import Any
 import numpy as np
 from google.protobuf import json_format
 
-from torch2tf.artifacts import manifest_input_keys
 from torch2tf.errors import ServingError, UsageError
 from torch2tf.native_logs import import_tensorflow
+from torch2tf.records import Manifest, read_json
 from torch2tf.serve.configs import parse_model_server_config
 from torch2tf.serve.repository import CONTAINER_BASE, PACKAGE_INFO
 from torch2tf.specs import SIGNATURE_KEY
@@ -166,7 +165,7 @@ class ModelRegistry:
 def _pytorch_names(path: Path, inputs: dict) -> dict[str, str]:
     """Signature input key → PyTorch name, from the version's package info (identity without one)."""
     try:
-        names = {key: name for name, key in manifest_input_keys(json.loads((path / PACKAGE_INFO).read_text())).items()}
-    except (OSError, ValueError, KeyError, TypeError):
+        names = {key: name for name, key in Manifest.from_json(read_json(path / PACKAGE_INFO)).input_keys().items()}
+    except (OSError, ValueError):
         names = {}
     return {key: names.get(key, key) for key in inputs}

@@ -6,7 +6,6 @@ docker-compose.yml and a README are regenerated from what REPO holds after every
 """
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -14,9 +13,10 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from torch2tf.artifacts import manifest_input_keys, manifest_specs, manifest_vocab, read_manifest
+from torch2tf.artifacts import manifest_vocab, read_manifest
 from torch2tf.errors import OutputDirError, UsageError
 from torch2tf.native_logs import import_tensorflow
+from torch2tf.records import Manifest, write_json
 from torch2tf.serve.compat import incompatibilities, release_of, serving_ops
 from torch2tf.serve.configs import (
     BatchingOptions,
@@ -74,12 +74,12 @@ def package(options: PackageOptions) -> Path:
     with owned_dir(options.repo, STAGING_PREFIX) as staging:
         version_dir = staging / "version"
         shutil.copytree(options.source / "saved_model", version_dir)
-        write_warmup_requests(version_dir / WARMUP_FILE, options.name, manifest_specs(manifest),
-                              manifest_input_keys(manifest), manifest.get("seed", 0),
-                              manifest_vocab(options.source, manifest))
-        (version_dir / PACKAGE_INFO).write_text(json.dumps(
-            {"inputs": manifest["inputs"], "outputs": manifest.get("outputs", []), "model": manifest.get("model"),
-             "signature": manifest["signature"]}, indent=2))
+        write_warmup_requests(version_dir / WARMUP_FILE, options.name, manifest.specs(), manifest.input_keys(),
+                              manifest.seed, manifest_vocab(options.source, manifest))
+        (version_dir / PACKAGE_INFO).parent.mkdir(exist_ok=True)
+        package_info = Manifest(model=manifest.model, inputs=manifest.inputs, outputs=manifest.outputs,
+                                signature=manifest.signature)
+        write_json(version_dir / PACKAGE_INFO, package_info.to_json())
         _readable_by_all(version_dir)
         if not model_dir.is_dir():
             model_dir.mkdir(exist_ok=True)  # a concurrent run may create it first
@@ -102,7 +102,7 @@ def _readable_by_all(directory: Path) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def _check_package_options(options: PackageOptions) -> dict:
+def _check_package_options(options: PackageOptions) -> Manifest:
     if not is_safe_name(options.name):
         raise UsageError(f"model name {options.name!r} is not allowed: use letters, digits, '_', '-', '.' "
                          "(starting with a letter or digit, at most 63 characters)")
@@ -113,7 +113,7 @@ def _check_package_options(options: PackageOptions) -> dict:
                          f"(e.g. {DEFAULT_SERVING_IMAGE})")
     manifest = read_manifest(options.source)
     saved_model = options.source / "saved_model" / "saved_model.pb"
-    if not saved_model.is_file() or "signature" not in manifest:
+    if not saved_model.is_file() or manifest.signature is None:
         raise OutputDirError(f"{options.source} is not a torch2tf convert output (no saved_model/ or signature)")
     proto = check_saved_model(saved_model)
     image = options.serving_image or RepositorySettings.load(options.repo).serving_image

@@ -10,19 +10,20 @@ import json
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 
-from torch2tf.artifacts import manifest_input_keys, manifest_specs, manifest_vocab, measured_stamp, read_manifest
+from torch2tf.artifacts import manifest_vocab, measured_stamp, read_manifest
 from torch2tf.errors import EndpointError, UsageError
 from torch2tf.inputs import validation_samples
 from torch2tf.native_logs import import_tensorflow
+from torch2tf.records import Latency, ParityEntry, read_report
 from torch2tf.specs import SIGNATURE_KEY
 from torch2tf.validate.parity import check_target, run_samples
-from torch2tf.validate.report import read_report, report_dict_passed, update_report
+from torch2tf.validate.report import update_report
 from torch2tf.validate.runners import OrtRunner, Runner
 
 TIMEOUT_S = 30.0
@@ -105,12 +106,12 @@ class GrpcRunner(Runner):
         return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
 
 
-def run_smoke(options: SmokeOptions) -> dict:
+def run_smoke(options: SmokeOptions) -> ParityEntry:
     """Parity and latency of the endpoint; returns a report.json parity entry with a latency block."""
     manifest = read_manifest(options.directory)
-    specs = manifest_specs(manifest)
-    output_names = [o["name"] for o in manifest.get("outputs", [])]
-    runner, target = _runner(options, manifest_input_keys(manifest))
+    specs = manifest.specs()
+    output_names = manifest.output_names
+    runner, target = _runner(options, manifest.input_keys())
     samples = validation_samples(specs, options.seed, manifest_vocab(options.directory, manifest),
                                  count=max(1, options.requests), prefix="request")
     with OrtRunner(options.directory / "model.onnx") as ort:
@@ -120,13 +121,13 @@ def run_smoke(options: SmokeOptions) -> dict:
     with runner:
         entry = check_target(target, runner, samples, expected, "fp32")
         latencies = (runner.inner if isinstance(runner, _SingleOutputNames) else runner).latencies
-    if entry.get("errors") and not entry["outputs"]:
-        raise EndpointError(entry["errors"][0])
+    if entry.did_not_run:
+        raise EndpointError(entry.errors[0])
     ms = np.array(latencies) * 1000.0
-    entry["endpoint"] = options.url
-    entry["measured"] = measured_stamp(manifest, ("saved_model/",))  # validate keeps the row, stamped
-    entry["latency_ms"] = {"requests": len(ms), "p50": float(np.percentile(ms, 50)),
-                           "p95": float(np.percentile(ms, 95)), "mean": float(ms.mean())}
+    latency = Latency(len(ms), float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.mean()))
+    # validate keeps the row, stamped with the SavedModel it was measured on
+    entry = replace(entry, endpoint=options.url, measured=measured_stamp(manifest, ("saved_model/",)),
+                    latency_ms=latency)
     if options.update_report:
         _add_to_report(options.directory, entry)
     return entry
@@ -155,8 +156,7 @@ def _runner(options: SmokeOptions, keys: dict[str, str]) -> tuple[Runner, str]:
     raise UsageError(f"URL {options.url!r}: use http://HOST:PORT for REST or grpc://HOST:PORT for gRPC")
 
 
-def _add_to_report(directory: Path, entry: dict) -> None:
+def _add_to_report(directory: Path, entry: ParityEntry) -> None:
     report = read_report(directory / "report.json")
-    report["parity"] = [p for p in report["parity"] if p["target"] != entry["target"]] + [entry]
-    report["passed"] = report_dict_passed(report)
-    update_report(directory, report)
+    update_report(directory, replace(report, parity=tuple(p for p in report.parity if p.target != entry.target)
+                                     + (entry,)))

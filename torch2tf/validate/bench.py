@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from torch2tf.artifacts import (
-    manifest_specs,
-    manifest_tflite_bindings,
-    manifest_tflite_variants,
-    manifest_vocab,
-    measured_stamp,
-    read_manifest,
-)
+from torch2tf.artifacts import manifest_vocab, measured_stamp, read_manifest
 from torch2tf.errors import Torch2TFError, UsageError
 from torch2tf.inputs import make_inputs
 from torch2tf.model_source import load_model
 from torch2tf.native_logs import import_tensorflow
-from torch2tf.specs import SignaturePlan
-from torch2tf.validate.report import read_report, update_report
+from torch2tf.records import Benchmark, BenchRow, Manifest, read_report
+from torch2tf.validate.report import update_report
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
 
 WARMUP = 3
@@ -49,11 +42,11 @@ class BenchOptions:
     plot: Path | None = None
 
 
-def run_bench(options: BenchOptions, on_row: Callable[[dict], None] | None = None) -> dict:
+def run_bench(options: BenchOptions, on_row: Callable[[BenchRow], None] | None = None) -> Benchmark:
     directory = options.directory
     manifest = read_manifest(directory)
     report = read_report(directory / "report.json")
-    specs = manifest_specs(manifest)
+    specs = manifest.specs()
     if any(b != 1 for b in options.batches) and not any(s.dynamic_batch for s in specs):
         raise UsageError("this model has a fixed batch: --batch 1 only")
     row_bytes = sum(math.prod(s.concrete_shape(1)) * np.dtype(s.dtype).itemsize for s in specs)
@@ -61,7 +54,7 @@ def run_bench(options: BenchOptions, on_row: Callable[[dict], None] | None = Non
     if max(options.batches) > MAX_BATCH or largest > MAX_INPUT_BYTES:
         raise UsageError(f"--batch {max(options.batches)} is too large: at most {MAX_BATCH} rows and "
                          f"{MAX_INPUT_BYTES >> 20} MiB of inputs ({row_bytes:,} bytes a row here)")
-    runners, notes = _runners(directory, manifest, SignaturePlan.from_json(manifest["signature"]), options.threads)
+    runners, notes = _runners(directory, manifest, options.threads)
     vocab = manifest_vocab(directory, manifest)
     rows = []
     try:
@@ -71,11 +64,9 @@ def run_bench(options: BenchOptions, on_row: Callable[[dict], None] | None = Non
     finally:
         for runner, _ in runners.values():
             runner.close()
-    result = {"threads": options.threads, "batches": list(options.batches), "rounds": options.rounds,
-              "warmup": WARMUP, "rows": rows, "notes": notes,
-              "measured": measured_stamp(manifest, MEASURED_ARTIFACTS)}
-    report["benchmark"] = result
-    update_report(directory, report)
+    result = Benchmark(options.threads, tuple(options.batches), options.rounds, WARMUP, tuple(rows), tuple(notes),
+                       measured_stamp(manifest, MEASURED_ARTIFACTS))
+    update_report(directory, replace(report, benchmark=result))
     if options.plot:
         plot_benchmark(result, options.plot)
     return result
@@ -85,10 +76,10 @@ def tflite_vs_onnxruntime(directory: Path, threads: int = 1, rounds: int = 20, t
     """Median latency at batch 1 of one TFLite variant against onnxruntime, interleaved, nothing else loaded
     (the coverage report's speed column)."""
     manifest = read_manifest(directory)
-    specs = manifest_specs(manifest)
-    path = directory / manifest_tflite_variants(manifest)[target]["path"]
+    specs = manifest.specs()
+    path = directory / manifest.tflite.all_variants()[target].path
     runners = {"onnxruntime": (OrtRunner(directory / "model.onnx", threads=threads), None),
-               target: (TfliteRunner(path, *manifest_tflite_bindings(manifest, target), threads=threads), None)}
+               target: (TfliteRunner(path, *manifest.tflite.bindings(target), threads=threads), None)}
     medians = _median_ms(runners, make_inputs(specs, 1, seed=0, vocab=manifest_vocab(directory, manifest)), rounds)
     ort_ms, tflite_ms = medians["onnxruntime"], medians[target]
     return {"onnxruntime_ms": ort_ms, "tflite_ms": tflite_ms, "ratio": tflite_ms / ort_ms}
@@ -155,24 +146,22 @@ def _warm(call) -> None:
         call()
 
 
-def _rows(runners: dict, timings: dict[str, list[float]], batch: int, on_row) -> list[dict]:
+def _rows(runners: dict, timings: dict[str, list[float]], batch: int, on_row) -> list[BenchRow]:
     reference = float(np.median(timings["onnxruntime"])) * 1000.0
     reference_size = runners["onnxruntime"][1]
     rows = []
     for name, (_, size) in runners.items():
         ms = np.array(timings[name]) * 1000.0
         median = float(np.median(ms))
-        row = {"runtime": name, "batch": batch, "median_ms": median, "p90_ms": float(np.percentile(ms, 90)),
-               "throughput": batch / median * 1000.0, "size_bytes": size,
-               "latency_vs_onnxruntime": median / reference,
-               "size_vs_onnxruntime": (size / reference_size) if size else None}
+        row = BenchRow(name, batch, median, float(np.percentile(ms, 90)), batch / median * 1000.0, size,
+                       median / reference, (size / reference_size) if size else None)
         rows.append(row)
         if on_row:
             on_row(row)
     return rows
 
 
-def _runners(directory: Path, manifest: dict, plan: SignaturePlan, threads: int):
+def _runners(directory: Path, manifest: Manifest, threads: int):
     _fix_tensorflow_threads(threads)
     notes = []
     runners = {}
@@ -182,18 +171,19 @@ def _runners(directory: Path, manifest: dict, plan: SignaturePlan, threads: int)
     onnx_size = sum(p.stat().st_size for p in directory.glob("model.onnx*"))
     runners["onnxruntime"] = (OrtRunner(directory / "model.onnx", threads=threads), onnx_size)
     saved = directory / "saved_model"
-    runners["saved_model"] = (SavedModelRunner(saved, plan), sum(p.stat().st_size for p in saved.rglob("*") if p.is_file()))
-    for target, variant in manifest_tflite_variants(manifest).items():
-        path = directory / variant["path"]
-        runner = TfliteRunner(path, *manifest_tflite_bindings(manifest, target), threads=threads)
+    runners["saved_model"] = (SavedModelRunner(saved, manifest.plan()),
+                              sum(p.stat().st_size for p in saved.rglob("*") if p.is_file()))
+    for target, variant in manifest.tflite.all_variants().items():
+        path = directory / variant.path
+        runner = TfliteRunner(path, *manifest.tflite.bindings(target), threads=threads)
         runners[target] = (runner, path.stat().st_size)
     return runners, notes
 
 
-def _torch_runner(manifest: dict, threads: int, notes: list[str]):
+def _torch_runner(manifest: Manifest, threads: int, notes: list[str]):
     """The PyTorch model in eager mode, when MODEL can still be loaded from here."""
     try:
-        loaded = load_model(manifest["model"])
+        loaded = load_model(manifest.model)
     except Torch2TFError as exc:
         notes.append(f"torch eager skipped: {exc.message}")
         return None
@@ -203,8 +193,8 @@ def _torch_runner(manifest: dict, threads: int, notes: list[str]):
     import torch
 
     torch.set_num_threads(threads)
-    names = [i["name"] for i in manifest["inputs"]]
-    return TorchRunner(loaded.module, loaded.binding(names), names, [o["name"] for o in manifest["outputs"]])
+    names = manifest.input_names
+    return TorchRunner(loaded.module, loaded.binding(names), names, manifest.output_names)
 
 
 def _fix_tensorflow_threads(threads: int) -> None:
@@ -216,7 +206,7 @@ def _fix_tensorflow_threads(threads: int) -> None:
         pass
 
 
-def plot_benchmark(result: dict, path: Path) -> None:
+def plot_benchmark(result: Benchmark, path: Path) -> None:
     try:
         import matplotlib
 
@@ -224,12 +214,12 @@ def plot_benchmark(result: dict, path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise UsageError("--plot needs matplotlib: pip install matplotlib") from exc
-    batches = result["batches"]
+    batches = result.batches
     fig, axes = plt.subplots(1, len(batches), figsize=(6 * len(batches), 4), squeeze=False)
     for ax, batch in zip(axes[0], batches):
-        rows = [r for r in result["rows"] if r["batch"] == batch]
-        ax.barh([r["runtime"] for r in rows], [r["median_ms"] for r in rows])
-        ax.set_xlabel(f"median latency, ms (batch {batch}, {result['threads']} threads)")
+        rows = [r for r in result.rows if r.batch == batch]
+        ax.barh([r.runtime for r in rows], [r.median_ms for r in rows])
+        ax.set_xlabel(f"median latency, ms (batch {batch}, {result.threads} threads)")
         ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path)

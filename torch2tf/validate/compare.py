@@ -1,10 +1,12 @@
 """The one comparator: every pair of runners is compared here, with named tolerance presets."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
+
+from torch2tf.records import OutputComparison
 
 
 @dataclass(frozen=True)
@@ -95,31 +97,6 @@ class Tolerances:
         """An output's own override applies to conversion error (fp32); fp16 and int8 bound precision loss."""
         base = self.presets[preset]
         return replace(base, **self.per_output[output]) if preset == "fp32" and output in self.per_output else base
-
-
-@dataclass
-class OutputComparison:
-    name: str
-    shape: list[int]
-    max_abs: float
-    max_rel: float
-    mean_abs: float
-    cosine: float
-    atol: float | None
-    rtol: float | None
-    passed: bool
-    note: str = ""
-    top1: float | None = None  # top-1 agreement over rows, for classifier-like (batch, classes) outputs
-    scale: float = 0.0  # max |reference|: what rtol and the relative error are taken against
-    limit: float | None = None  # the max abs error allowed here (atol + rtol * scale); None: not bounded
-
-    @property
-    def rel_error(self) -> float:
-        """max abs error over the reference's magnitude: the figure the presets are calibrated on."""
-        return self.max_abs / self.scale if self.scale > 0 else (0.0 if self.max_abs == 0 else float("inf"))
-
-    def to_json(self) -> dict:
-        return {**asdict(self), "rel_error": self.rel_error}
 
 
 def compare_output(name: str, reference: np.ndarray, actual: np.ndarray, tol: Tolerance) -> OutputComparison:

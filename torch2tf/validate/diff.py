@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from torch2tf.artifacts import read_manifest
-from torch2tf.errors import UsageError
-from torch2tf.validate.report import read_report
+from torch2tf.records import Benchmark, OutputComparison, ParityEntry, Regression, Report, read_report
 
 REGRESSION_FLOOR = 1e-6  # errors below this are noise: a regression must exceed factor × max(old, floor)
 FIGURES = ("max_abs", "mean_abs")
@@ -46,18 +45,19 @@ class ReportDiff:
                 "latency": self.latency, "operators": self.operators, "strategy": self.strategy}
 
 
-def comparisons(parity: list[dict]) -> dict[tuple[str, str], dict]:
+def comparisons(parity: tuple[ParityEntry, ...]) -> dict[tuple[str, str], OutputComparison]:
     """(target, output) → figures, with each fp16 file's precision loss as a target of its own."""
     found = {}
     for entry in parity:
-        for out in entry.get("outputs", []):
-            found[(entry["target"], out["name"])] = out
-        for out in (entry.get("precision_loss") or {}).get("outputs", []):
-            found[(f"{entry['target']} precision loss", out["name"])] = out
+        for out in entry.outputs:
+            found[(entry.target, out.name)] = out
+        for out in entry.precision_loss.outputs if entry.precision_loss else ():
+            found[(f"{entry.target} precision loss", out.name)] = out
     return found
 
 
-def find_regressions(parity: list[dict], baseline: list[dict], factor: float) -> list[dict]:
+def find_regressions(parity: tuple[ParityEntry, ...], baseline: tuple[ParityEntry, ...],
+                     factor: float) -> tuple[Regression, ...]:
     """Outputs whose max or mean abs error (or precision loss) grew by more than ``factor`` against the baseline."""
     before = comparisons(baseline)
     regressions = []
@@ -66,37 +66,32 @@ def find_regressions(parity: list[dict], baseline: list[dict], factor: float) ->
         if old is None:
             continue
         for figure in FIGURES:
-            if figure in out and figure in old and out[figure] > factor * max(old[figure], REGRESSION_FLOOR):
-                regressions.append({"target": target, "output": name, "figure": figure,
-                                    "baseline": old[figure], "value": out[figure], "factor": factor})
-    return regressions
+            value, baseline_value = getattr(out, figure), getattr(old, figure)
+            if value > factor * max(baseline_value, REGRESSION_FLOOR):
+                regressions.append(Regression(target, name, figure, baseline_value, value, factor))
+    return tuple(regressions)
 
 
-def load(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+def load(path: Path) -> tuple[Report, dict[str, int]]:
     """A report (a report.json, or a convert output holding one) and its artifact sizes from manifest.json."""
     report_path = path / "report.json" if path.is_dir() else path
     report = read_report(report_path)
     if not (report_path.parent / "manifest.json").is_file():
         return report, {}
-    try:
-        sizes = {a["path"]: a["size"] for a in read_manifest(report_path.parent).get("artifacts", [])
-                 if "size" in a and not a["path"].startswith("report.")}
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(f"{report_path.parent / 'manifest.json'} is not a torch2tf manifest: {exc}") from exc
-    return report, sizes
+    return report, read_manifest(report_path.parent).sizes()
 
 
 def diff_reports(old_path: Path, new_path: Path, options: DiffOptions | None = None) -> ReportDiff:
     options = options or DiffOptions()
     (old, old_sizes), (new, new_sizes) = load(old_path), load(new_path)
-    diff = ReportDiff(old=str(old_path), new=str(new_path), passed=(bool(old.get("passed")), bool(new.get("passed"))))
+    diff = ReportDiff(old=str(old_path), new=str(new_path), passed=(old.passed, new.passed))
     if diff.passed == (True, False):
         diff.regressions.append("the report passed before and fails now")
-    _compare_outputs(diff, old.get("parity", []), new.get("parity", []), options.factor)
+    _compare_outputs(diff, old.parity, new.parity, options.factor)
     _compare_sizes(diff, old_sizes, new_sizes, options.size_factor)
-    _compare_latency(diff, old.get("benchmark") or {}, new.get("benchmark") or {}, options.latency_factor)
-    then_ops = {op["op_type"] for op in old.get("operators", [])}
-    now_ops = {op["op_type"] for op in new.get("operators", [])}
+    _compare_latency(diff, old.benchmark, new.benchmark, options.latency_factor)
+    then_ops = {op.op_type for op in old.operators}
+    now_ops = {op.op_type for op in new.operators}
     diff.operators = {"added": sorted(now_ops - then_ops), "removed": sorted(then_ops - now_ops)}
     then, now = _strategy(old), _strategy(new)
     if then != now:
@@ -104,26 +99,27 @@ def diff_reports(old_path: Path, new_path: Path, options: DiffOptions | None = N
     return diff
 
 
-def _strategy(report: dict[str, Any]) -> str:
-    conversion = report.get("conversion") or {}
-    return f"{conversion.get('exporter', '?')}/{conversion.get('strategy', '?')}"
+def _strategy(report: Report) -> str:
+    conversion = report.conversion
+    return f"{conversion.exporter or '?'}/{conversion.strategy or '?'}"
 
 
-def _compare_outputs(diff: ReportDiff, old: list[dict], new: list[dict], factor: float) -> None:
+def _compare_outputs(diff: ReportDiff, old: tuple[ParityEntry, ...], new: tuple[ParityEntry, ...],
+                     factor: float) -> None:
     before, after = comparisons(old), comparisons(new)
-    for target in sorted({p["target"] for p in old} - {p["target"] for p in new}):
+    for target in sorted({p.target for p in old} - {p.target for p in new}):
         diff.regressions.append(f"{target}: checked before, missing now")
     for entry in new:
-        if not entry.get("outputs") and not entry.get("passed", True):
-            diff.regressions.append(f"{entry['target']}: failed to run ({'; '.join(entry.get('errors', []))})"[:300])
+        if not entry.outputs and not entry.passed:
+            diff.regressions.append(f"{entry.target}: failed to run ({'; '.join(entry.errors)})"[:300])
     for key in sorted(set(before) | set(after)):
         then, now = before.get(key), after.get(key)
         row = {"target": key[0], "output": key[1], "change": _change(then, now, factor)}
         for figure in (*FIGURES, "cosine"):
-            row[figure] = [then.get(figure) if then else None, now.get(figure) if now else None]
+            row[figure] = [getattr(then, figure) if then else None, getattr(now, figure) if now else None]
         diff.outputs.append(row)
         label = f"{key[0]} output '{key[1]}'"
-        if row["change"] == "new" and now and not now.get("passed"):
+        if row["change"] == "new" and now and not now.passed:
             diff.regressions.append(f"{label}: new, and failing")
         elif row["change"] == "removed":
             diff.regressions.append(f"{label}: checked before, missing now")
@@ -135,21 +131,23 @@ def _compare_outputs(diff: ReportDiff, old: list[dict], new: list[dict], factor:
             diff.improvements.append(f"{label}: {row['change']}")
 
 
-def _change(then: dict | None, now: dict | None, factor: float) -> str:
+def _change(then: OutputComparison | None, now: OutputComparison | None, factor: float) -> str:
     if then is None:
         return "new"
     if now is None:
         return "removed"
-    if then.get("passed") and not now.get("passed"):
+    if then.passed and not now.passed:
         return "now failing"
-    if now.get("passed") and not then.get("passed"):
+    if now.passed and not then.passed:
         return "now passing"
     for figure in FIGURES:
-        if figure in then and figure in now and now[figure] > factor * max(then[figure], REGRESSION_FLOOR):
-            return f"worse: {figure} ×{now[figure] / max(then[figure], REGRESSION_FLOOR):.1f}"
+        old, new = getattr(then, figure), getattr(now, figure)
+        if new > factor * max(old, REGRESSION_FLOOR):
+            return f"worse: {figure} ×{new / max(old, REGRESSION_FLOOR):.1f}"
     for figure in FIGURES:
-        if figure in then and figure in now and then[figure] > factor * max(now[figure], REGRESSION_FLOOR):
-            return f"better: {figure} ÷{then[figure] / max(now[figure], REGRESSION_FLOOR):.1f}"
+        old, new = getattr(then, figure), getattr(now, figure)
+        if old > factor * max(new, REGRESSION_FLOOR):
+            return f"better: {figure} ÷{old / max(new, REGRESSION_FLOOR):.1f}"
     return "same"
 
 
@@ -174,14 +172,14 @@ def _compare_sizes(diff: ReportDiff, old: dict[str, int], new: dict[str, int], f
             diff.regressions.append(f"{path}: {ratio:.2f}× larger ({then} → {now} bytes)")
 
 
-def _compare_latency(diff: ReportDiff, old: dict, new: dict, factor: float) -> None:
-    before = {(r["runtime"], r["batch"]): r for r in old.get("rows", [])}
-    for row in new.get("rows", []):
-        then = before.get((row["runtime"], row["batch"]))
-        if then is None or not then.get("median_ms"):
+def _compare_latency(diff: ReportDiff, old: Benchmark | None, new: Benchmark | None, factor: float) -> None:
+    before = {(r.runtime, r.batch): r for r in (old.rows if old else ())}
+    for row in new.rows if new else ():
+        then = before.get((row.runtime, row.batch))
+        if then is None or not then.median_ms:
             continue
-        ratio = row["median_ms"] / then["median_ms"]
-        diff.latency.append({"runtime": row["runtime"], "batch": row["batch"],
-                             "median_ms": [then["median_ms"], row["median_ms"]], "ratio": ratio})
+        ratio = row.median_ms / then.median_ms
+        diff.latency.append({"runtime": row.runtime, "batch": row.batch,
+                             "median_ms": [then.median_ms, row.median_ms], "ratio": ratio})
         if ratio > factor:
-            diff.regressions.append(f"{row['runtime']} at batch {row['batch']}: {ratio:.2f}× slower")
+            diff.regressions.append(f"{row.runtime} at batch {row.batch}: {ratio:.2f}× slower")

@@ -7,27 +7,19 @@ manifest.json. The caller decides what else to do with a failure (localize it) a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from torch2tf.artifacts import (
-    manifest_specs,
-    manifest_tflite_bindings,
-    manifest_tflite_variants,
-    manifest_vocab,
-    read_manifest,
-    sha256_of,
-    stale_measurement,
-)
+from torch2tf.artifacts import manifest_vocab, read_manifest, sha256_of, stale_measurement
 from torch2tf.errors import OutputDirError, UsageError
 from torch2tf.inputs import Sample, check_arrays_match, load_npz, validation_samples
-from torch2tf.specs import SignaturePlan, TensorSpec
+from torch2tf.records import Manifest, ParityEntry, Report, Stage, read_report
+from torch2tf.specs import TensorSpec
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.diff import find_regressions
 from torch2tf.validate.half_weights import check_fp16_file
-from torch2tf.validate.parity import HALF_TARGET, check_target, run_samples, uninformative_outputs
-from torch2tf.validate.report import Report, read_report
+from torch2tf.validate.parity import HALF_TARGET, Outputs, check_target, run_samples, uninformative_outputs
+from torch2tf.validate.report import tool_versions
 from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner
 from torch2tf.workspace import owned_dir
 
@@ -47,15 +39,14 @@ class ValidateOptions:
     strict: bool = False  # an output whose reference does not vary fails the run
 
 
-CARRIED_SECTIONS = ("benchmark", "profile")  # measured by bench; kept, stamped, until bench runs again
 SERVED_TARGETS = ("served_rest", "served_grpc")  # measured by smoke --update-report against a server
 
 
 @dataclass
 class DirectoryValidation:
     report: Report
-    previous: dict[str, Any]  # the report.json found in the directory
-    manifest: dict[str, Any]
+    previous: Report  # the report.json found in the directory
+    manifest: Manifest
     specs: list[TensorSpec]
     samples: list[Sample]
     seconds: float
@@ -69,88 +60,81 @@ def validate_directory(options: ValidateOptions) -> DirectoryValidation:
     manifest = read_manifest(directory)
     old = read_report(directory / "report.json")
     baseline = read_report(options.baseline) if options.baseline else None
-    if "signature" not in manifest or "tflite" not in manifest:
+    if not manifest.complete:
         raise OutputDirError(f"{directory}/manifest.json has no I/O bindings: not a complete convert output")
     try:
         tolerances = Tolerances.from_overrides(options.tolerances)
-        tolerances.check_outputs([o["name"] for o in manifest.get("outputs", [])])
+        tolerances.check_outputs(manifest.output_names)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    specs = manifest_specs(manifest)
-    report = Report(model=old["model"], inputs=old["inputs"], outputs=old.get("outputs", []),
-                    operators=old.get("operators", []), export=old.get("export", {}),
-                    conversion=old.get("conversion", {}))
-    report.notes += _changed_artifacts(directory, manifest)
+    specs = manifest.specs()
+    notes = _changed_artifacts(directory, manifest)
     start = time.perf_counter()
     samples = _samples(specs, options, manifest)
-    report.parity, expected = _parity(directory, manifest, samples, tolerances, old)
-    report.uninformative, report.strict = uninformative_outputs(expected, tolerances), options.strict
-    report.parity += _kept_served_rows(old, manifest)
-    report.carried = {k: old[k] for k in CARRIED_SECTIONS if old.get(k)}
-    for section in report.carried:
-        if stale_measurement(report.carried[section].get("measured"), manifest):
-            report.notes.append(f"the {section} section was measured on artifacts that have changed since "
-                                f"(or before measurements were stamped): run bench again")
+    parity, expected = _parity(directory, manifest, samples, tolerances, old)
+    parity += _kept_served_rows(old, manifest)
+    for section, kept in (("benchmark", old.benchmark), ("profile", old.profile)):
+        if kept and stale_measurement(kept.measured, manifest):
+            notes.append(f"the {section} section was measured on artifacts that have changed since "
+                         f"(or before measurements were stamped): run bench again")
     seconds = time.perf_counter() - start
-    report.stages.append({"name": "validate", "status": "ok", "seconds": seconds, "detail": f"{len(samples)} samples"})
-    if baseline is not None:
-        report.regressions = find_regressions(report.parity, baseline["parity"], options.regression_factor)
+    regressions = find_regressions(tuple(parity), baseline.parity, options.regression_factor) if baseline else ()
+    # What validate does not measure again is kept: the bench and profile sections, stamped, until bench runs again.
+    report = Report(model=old.model, inputs=old.inputs, outputs=old.outputs, operators=old.operators,
+                    export=old.export, conversion=old.conversion, parity=tuple(parity), notes=tuple(notes),
+                    stages=(Stage("validate", "ok", seconds, f"{len(samples)} samples"),), regressions=regressions,
+                    uninformative=uninformative_outputs(expected, tolerances), strict=options.strict,
+                    versions=tool_versions(), benchmark=old.benchmark, profile=old.profile)
     return DirectoryValidation(report, old, manifest, specs, samples, seconds)
 
 
-def _kept_served_rows(old: dict, manifest: dict) -> list[dict]:
+def _kept_served_rows(old: Report, manifest: Manifest) -> list[ParityEntry]:
     """The served rows smoke added: validate does not ask the server again, so it keeps them, marked."""
-    kept = []
-    for entry in old.get("parity", []):
-        if entry.get("target") in SERVED_TARGETS:
-            stale = stale_measurement(entry.get("measured"), manifest)
-            kept.append({**entry, "carried_over": True, "stale": stale})
-    return kept
+    return [replace(entry, carried_over=True, stale=stale_measurement(entry.measured, manifest))
+            for entry in old.parity if entry.target in SERVED_TARGETS]
 
 
-def _parity(directory: Path, manifest: dict, samples: list[Sample], tolerances: Tolerances,
-            old: dict) -> tuple[list[dict], dict]:
-    plan = SignaturePlan.from_json(manifest["signature"])
+def _parity(directory: Path, manifest: Manifest, samples: list[Sample], tolerances: Tolerances,
+            old: Report) -> tuple[list[ParityEntry], Outputs]:
     with OrtRunner(directory / "model.onnx") as ort:
         expected = run_samples(ort, samples)
     # No torch model here: keep convert's export check, marked as such.
-    parity = [{**p, "carried_over": True} for p in old.get("parity", []) if p.get("reference") == "torch"]
-    with SavedModelRunner(directory / "saved_model", plan) as runner:
+    parity = [replace(p, carried_over=True) for p in old.parity if p.reference == "torch"]
+    with SavedModelRunner(directory / "saved_model", manifest.plan()) as runner:
         parity.append(check_target("saved_model", runner, samples, expected, "fp32", tolerances))
-    variants = manifest_tflite_variants(manifest)
+    variants = manifest.tflite.all_variants()
     for target, variant in variants.items():
         if target == HALF_TARGET and "tflite_float32" in variants:
             entry = _check_half(directory, manifest, samples, expected, tolerances)
         else:
-            with TfliteRunner(directory / variant["path"], *manifest_tflite_bindings(manifest, target)) as runner:
-                entry = check_target(target, runner, samples, expected, variant["preset"], tolerances)
-        if not variant.get("gating", True):
-            entry["gating"] = False
-        parity.append(entry)
+            with TfliteRunner(directory / variant.path, *manifest.tflite.bindings(target)) as runner:
+                entry = check_target(target, runner, samples, expected, variant.preset, tolerances)
+        parity.append(entry if variant.gating else replace(entry, gating=False))
     return parity, expected
 
 
-def _check_half(directory: Path, manifest: dict, samples: list[Sample], expected, tolerances: Tolerances) -> dict:
-    variants = manifest_tflite_variants(manifest)
+def _check_half(directory: Path, manifest: Manifest, samples: list[Sample], expected: Outputs,
+                tolerances: Tolerances) -> ParityEntry:
+    variants = manifest.tflite.all_variants()
     with owned_dir(None, "torch2tf-half-") as work:
-        return check_fp16_file(directory / variants[HALF_TARGET]["path"], directory / variants["tflite_float32"]["path"],
-                               manifest_tflite_bindings(manifest, "tflite_float32"), samples, expected, tolerances, work)
+        return check_fp16_file(directory / variants[HALF_TARGET].path, directory / variants["tflite_float32"].path,
+                               manifest.tflite.bindings("tflite_float32"), samples, expected, tolerances, work)
 
 
-def _changed_artifacts(directory: Path, manifest: dict[str, Any]) -> list[str]:
+def _changed_artifacts(directory: Path, manifest: Manifest) -> list[str]:
     notes = []
-    for artifact in manifest["artifacts"]:
-        path = directory / artifact["path"]
-        if artifact["path"].startswith("report."):
+    for artifact in manifest.artifacts:
+        path = directory / artifact.path
+        if artifact.path.startswith("report."):
             continue
         if not path.is_file():
-            raise OutputDirError(f"{artifact['path']} is missing from {directory}")
-        if sha256_of(path) != artifact["sha256"]:
-            notes.append(f"{artifact['path']} changed since conversion (sha256 differs from manifest.json)")
+            raise OutputDirError(f"{artifact.path} is missing from {directory}")
+        if sha256_of(path) != artifact.sha256:
+            notes.append(f"{artifact.path} changed since conversion (sha256 differs from manifest.json)")
     return notes
 
 
-def _samples(specs: list[TensorSpec], options: ValidateOptions, manifest: dict) -> list[Sample]:
+def _samples(specs: list[TensorSpec], options: ValidateOptions, manifest: Manifest) -> list[Sample]:
     if options.samples < 1:
         raise UsageError("--samples must be at least 1")
     arrays = None

@@ -17,6 +17,7 @@ import numpy as np
 
 from torch2tf.errors import ArtifactLoadError
 from torch2tf.inputs import Sample
+from torch2tf.records import ParityEntry
 from torch2tf.specs import TensorBinding
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.parity import Outputs, check_half_precision
@@ -51,7 +52,7 @@ def half_weights_copy(fp32_file: Path, destination: Path) -> Path:
 
 
 def check_fp16_file(fp16_file: Path, fp32_file: Path, bindings: tuple[list[TensorBinding], list[TensorBinding]],
-                    samples: list[Sample], expected: Outputs, tolerances: Tolerances, work: Path) -> dict:
+                    samples: list[Sample], expected: Outputs, tolerances: Tolerances, work: Path) -> ParityEntry:
     """The fp16 file's parity entry: against ``fp32_file`` with half-precision constants (written in
     ``work``), its precision loss against ``expected`` beside it. Both files share ``bindings``."""
     reference_file = half_weights_copy(fp32_file, work / "model_float32_half_weights.tflite")

@@ -4,12 +4,13 @@ A parity entry (report.json "parity") keeps, per output, the worst figure over a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from torch2tf.errors import ArtifactRunError, ModelRunError
 from torch2tf.inputs import Sample
+from torch2tf.records import ParityEntry, PrecisionLoss, Uninformative
 from torch2tf.validate.compare import OutputComparison, Tolerances, compare_outputs
 from torch2tf.validate.runners import Runner
 
@@ -45,7 +46,7 @@ def run_target(runner: Runner, samples: list[Sample]) -> TargetRun:
 
 
 def compare_target(target: str, run: TargetRun, expected: Outputs, preset: str,
-                   reference_name: str = "onnxruntime", tolerances: Tolerances | None = None) -> dict:
+                   reference_name: str = "onnxruntime", tolerances: Tolerances | None = None) -> ParityEntry:
     """The parity entry of ``run`` against ``expected``: the worst figure per output over the samples."""
     tolerances = tolerances or Tolerances.from_overrides()
     worst: dict[str, OutputComparison] = {}
@@ -54,18 +55,14 @@ def compare_target(target: str, run: TargetRun, expected: Outputs, preset: str,
             previous = worst.get(result.name)
             if previous is None or _worse(result, previous):
                 worst[result.name] = result
-    outputs = [w.to_json() for w in worst.values()]
-    run.errors += non_finite_references(expected, reference_name)
-    passed = not run.errors and bool(outputs) and all(o["passed"] for o in outputs)
-    entry = {"target": target, "reference": reference_name, "preset": preset, "passed": passed,
-             "samples": list(expected), "outputs": outputs}
-    if run.errors:
-        entry["errors"] = run.errors
-    return entry
+    outputs = tuple(worst.values())
+    errors = tuple(run.errors + non_finite_references(expected, reference_name))
+    passed = not errors and bool(outputs) and all(o.passed for o in outputs)
+    return ParityEntry(target, reference_name, preset, passed, tuple(expected), outputs, errors)
 
 
 def check_target(target: str, runner: Runner, samples: list[Sample], expected: Outputs, preset: str,
-                 tolerances: Tolerances | None = None) -> dict:
+                 tolerances: Tolerances | None = None) -> ParityEntry:
     """Run ``runner`` on every sample and compare with onnxruntime's ``expected`` outputs."""
     return compare_target(target, run_target(runner, samples), {s.name: expected[s.name] for s in samples},
                           preset, tolerances=tolerances)
@@ -80,7 +77,7 @@ def non_finite_references(expected: Outputs, reference_name: str) -> list[str]:
 
 
 def check_half_precision(runner: Runner, reference: Runner, samples: list[Sample], expected: Outputs,
-                         tolerances: Tolerances | None = None) -> dict:
+                         tolerances: Tolerances | None = None) -> ParityEntry:
     """The fp16 file: conversion error against a reference of its own precision, precision loss beside it.
 
     ``reference`` runs the fp32 .tflite with every float constant rounded to half precision (what the
@@ -99,20 +96,17 @@ def check_half_precision(runner: Runner, reference: Runner, samples: list[Sample
     loss = compare_target(HALF_TARGET, TargetRun(outputs=run.outputs), {s.name: expected[s.name] for s in samples},
                           "fp16", tolerances=tolerances)
     gating = tolerances.presets["fp16"].gates
-    entry["precision_loss"] = {"reference": loss["reference"], "preset": "fp16", "gating": gating,
-                               "passed": loss["passed"], "outputs": loss["outputs"]}
-    entry["passed"] = entry["passed"] and (loss["passed"] or not gating)
-    return entry
+    precision_loss = PrecisionLoss(loss.reference, "fp16", gating, loss.passed, loss.outputs)
+    return replace(entry, precision_loss=precision_loss, passed=entry.passed and not precision_loss.failing)
 
 
 def failed_target(target: str, preset: str, samples: list[Sample], error: str,
-                  reference: str = "onnxruntime") -> dict:
+                  reference: str = "onnxruntime") -> ParityEntry:
     """The entry of an artifact that could not even run (e.g. TFLite needing Flex ops)."""
-    return {"target": target, "reference": reference, "preset": preset, "passed": False,
-            "samples": [s.name for s in samples], "outputs": [], "errors": [error]}
+    return ParityEntry(target, reference, preset, False, tuple(s.name for s in samples), (), (error,))
 
 
-def uninformative_outputs(expected: Outputs, tolerances: Tolerances | None = None) -> list[dict]:
+def uninformative_outputs(expected: Outputs, tolerances: Tolerances | None = None) -> tuple[Uninformative, ...]:
     """Outputs whose reference does not vary across the samples and their rows (constant, all zero, equal
     rows) by more than the fp32 bound allows: a constant would pass parity there, so it proves nothing."""
     tolerances = tolerances or Tolerances.from_overrides()
@@ -130,15 +124,15 @@ def uninformative_outputs(expected: Outputs, tolerances: Tolerances | None = Non
             limit = 0.0
         if spread <= limit:
             what = "all zero" if scale == 0 else ("constant" if spread == 0 else "nearly constant")
-            found.append({"output": name, "spread": spread, "limit": limit, "samples": len(values),
-                          "note": f"{what} across {rows.shape[0]} rows of {len(values)} samples "
-                                  f"(spread {spread:.3g} <= bound {limit:.3g}): parity uninformative"})
-    return found
+            found.append(Uninformative(name, spread, limit, len(values),
+                                       f"{what} across {rows.shape[0]} rows of {len(values)} samples "
+                                       f"(spread {spread:.3g} <= bound {limit:.3g}): parity uninformative"))
+    return tuple(found)
 
 
-def uninformative_line(entry: dict, strict: bool) -> str:
+def uninformative_line(entry: Uninformative, strict: bool) -> str:
     """The one console line convert and validate print for an uninformative output."""
-    return f"output {entry['output']!r}: {entry['note']}" + ("" if strict else " (not a failure without --strict)")
+    return f"output {entry.output!r}: {entry.note}" + ("" if strict else " (not a failure without --strict)")
 
 
 def _rows(values: list[np.ndarray]) -> np.ndarray | None:
@@ -158,20 +152,18 @@ def _worse(a: OutputComparison, b: OutputComparison) -> bool:
     return a.max_abs > b.max_abs
 
 
-def summarize_failures(entries: list[dict]) -> str:
+def summarize_failures(entries: tuple[ParityEntry, ...]) -> str:
     parts = []
     for e in entries:
-        if e["passed"]:
+        if e.passed:
             continue
-        bad = [f"{o['name']} {o['note'] or 'max abs ' + format(o['max_abs'], '.3g')}"
-               for o in e["outputs"] if not o["passed"]]
-        loss = e.get("precision_loss")
-        if loss and loss["gating"] and not loss["passed"]:
-            bad += [f"{o['name']} precision loss {o['note']}" for o in loss["outputs"] if not o["passed"]]
-        parts.append(f"{e['target']}: " + ("; ".join(bad + e.get("errors", [])) or "no outputs"))
+        bad = [f"{o.name} {o.note or 'max abs ' + format(o.max_abs, '.3g')}" for o in e.outputs if not o.passed]
+        if e.precision_loss and e.precision_loss.failing:
+            bad += [f"{o.name} precision loss {o.note}" for o in e.precision_loss.outputs if not o.passed]
+        parts.append(f"{e.target}: " + ("; ".join(bad + list(e.errors)) or "no outputs"))
     return " | ".join(parts)
 
 
-def fp32_failed(parity: list[dict]) -> bool:
+def fp32_failed(parity: tuple[ParityEntry, ...]) -> bool:
     """fp32 artifacts that fail point at a conversion error worth localizing (fp16 drift does not)."""
-    return any(not p["passed"] and p["target"] in FP32_TARGETS for p in parity)
+    return any(not p.passed and p.target in FP32_TARGETS for p in parity)

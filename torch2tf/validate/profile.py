@@ -14,53 +14,46 @@ import json
 import tempfile
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from torch2tf.artifacts import (
-    manifest_specs,
-    manifest_tflite_bindings,
-    manifest_tflite_variants,
-    manifest_vocab,
-    measured_stamp,
-    read_manifest,
-)
+from torch2tf.artifacts import manifest_vocab, measured_stamp, read_manifest
 from torch2tf.errors import ArtifactRunError, UsageError
 from torch2tf.inputs import make_inputs
 from torch2tf.native_logs import filtered_native_stderr, make_interpreter
+from torch2tf.records import OpTime, Profile, RuntimeProfile, XnnpackUse, read_report
 from torch2tf.validate.bench import WARMUP, tflite_vs_onnxruntime
 from torch2tf.validate.op_models import OpModel, op_models
-from torch2tf.validate.report import read_report, update_report
+from torch2tf.validate.report import update_report
 from torch2tf.validate.runners import OrtRunner, TfliteRunner
 
 
 def run_profile(directory: Path, target: str = "tflite_float32", threads: int = 2, rounds: int = 20,
-                on_progress=None) -> dict:
+                on_progress=None) -> Profile:
     """Profile one TFLite variant of a convert output against onnxruntime; also written
     into report.json (``profile``) and report.md."""
     manifest = read_manifest(directory)
-    variants = manifest_tflite_variants(manifest)
+    variants = manifest.tflite.all_variants() if manifest.tflite else {}
     if target not in variants:
         have = ", ".join(sorted(variants)) or "no TFLite files"
         raise UsageError(f"--profile-target {target!r}: this output has {have}")
     report = read_report(directory / "report.json")
-    feeds = make_inputs(manifest_specs(manifest), 1, seed=0, vocab=manifest_vocab(directory, manifest))
-    path = directory / variants[target]["path"]
-    tflite = profile_tflite(path, *manifest_tflite_bindings(manifest, target), feeds, threads, rounds, on_progress)
+    feeds = make_inputs(manifest.specs(), 1, seed=0, vocab=manifest_vocab(directory, manifest))
+    path = directory / variants[target].path
+    tflite = profile_tflite(path, *manifest.tflite.bindings(target), feeds, threads, rounds, on_progress)
     onnx = profile_onnxruntime(directory / "model.onnx", feeds, threads, rounds)
     whole = tflite_vs_onnxruntime(directory, threads=threads, rounds=rounds, target=target)  # profilers off
-    tflite["whole_ms"], onnx["whole_ms"] = whole["tflite_ms"], whole["onnxruntime_ms"]
-    result = {"target": target, "threads": threads, "rounds": rounds, "warmup": WARMUP, "batch": 1,
-              "ratio": whole["ratio"], "tflite": tflite, "onnxruntime": onnx,
-              "measured": measured_stamp(manifest, ("model.onnx", variants[target]["path"]))}
-    report["profile"] = result
-    update_report(directory, report)
+    result = Profile(target, threads, rounds, WARMUP, 1, whole["ratio"], replace(tflite, whole_ms=whole["tflite_ms"]),
+                     replace(onnx, whole_ms=whole["onnxruntime_ms"]),
+                     measured_stamp(manifest, ("model.onnx", variants[target].path)))
+    update_report(directory, replace(report, profile=result))
     return result
 
 
 def profile_tflite(path: Path, inputs, outputs, feeds: dict[str, np.ndarray], threads: int, rounds: int,
-                   on_progress=None) -> dict:
+                   on_progress=None) -> RuntimeProfile:
     """Per operator type: microseconds inside the graph (see _in_context), alone, count and share."""
     inspecting = TfliteRunner(path, inputs, outputs, threads=threads, inspect=True)
     inspecting.infer(feeds)
@@ -84,15 +77,13 @@ def profile_tflite(path: Path, inputs, outputs, feeds: dict[str, np.ndarray], th
         if op.index in alone:
             per_type[op.op_type].append(in_context[op.index])
             per_type_alone[op.op_type] += alone[op.index] * 1e6
-    ops = _table({k: (sum(v) * 1e6, len(v)) for k, v in per_type.items()})
-    for row in ops:
-        row["alone_us"] = per_type_alone[row["op"]]
+    ops = tuple(replace(row, alone_us=per_type_alone[row.op])
+                for row in _table({k: (sum(v) * 1e6, len(v)) for k, v in per_type.items()}))
     fallbacks = Counter(op.op_type for op in models if op.index in delegated and not delegated[op.index])
-    return {"ops": ops, "operators": len(models), "sum_us": sum(o["us"] for o in ops),
-            "transposes": sum(1 for op in models if op.op_type == "TRANSPOSE"),
-            "xnnpack": {"taken": sum(delegated.values()), "timed": len(alone),
-                        "fallbacks": dict(fallbacks.most_common()), "partitions": partitions},
-            "not_timed": dict(Counter(f"{op.op_type} ({op.why_not})" for op in models if op.index not in alone))}
+    xnnpack = XnnpackUse(sum(delegated.values()), len(alone), dict(fallbacks.most_common()), partitions)
+    not_timed = dict(Counter(f"{op.op_type} ({op.why_not})" for op in models if op.index not in alone))
+    return RuntimeProfile(ops, len(models), sum(o.us for o in ops), sum(1 for op in models if op.op_type == "TRANSPOSE"),
+                          xnnpack=xnnpack, not_timed=not_timed)
 
 
 def _in_context(models: list[OpModel], alone: dict[int, float], values, threads: int, rounds: int) -> dict[int, float]:
@@ -135,7 +126,7 @@ def _time_cut(content: bytes, feeds: list[int], values: dict[int, np.ndarray], t
     return float(np.median(times)), delegated
 
 
-def profile_onnxruntime(onnx_path: Path, feeds: dict[str, np.ndarray], threads: int, rounds: int) -> dict:
+def profile_onnxruntime(onnx_path: Path, feeds: dict[str, np.ndarray], threads: int, rounds: int) -> RuntimeProfile:
     """onnxruntime's profiler over WARMUP + rounds runs; per node the median of the timed runs."""
     with tempfile.TemporaryDirectory(prefix="torch2tf-ort-profile-") as tmp:
         runner = OrtRunner(onnx_path, threads=threads, profile_prefix=Path(tmp) / "ort")
@@ -149,7 +140,7 @@ def profile_onnxruntime(onnx_path: Path, feeds: dict[str, np.ndarray], threads: 
     return _ort_summary(events, rounds)
 
 
-def _ort_summary(events: list[dict], rounds: int) -> dict:
+def _ort_summary(events: list[dict], rounds: int) -> RuntimeProfile:
     node_times, node_types = defaultdict(list), {}
     for event in events:
         if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time"):
@@ -160,11 +151,11 @@ def _ort_summary(events: list[dict], rounds: int) -> dict:
         us, count = per_type.get(node_types[name], (0.0, 0))
         per_type[node_types[name]] = (us + float(np.median(durations[-rounds:])), count + 1)
     ops = _table(per_type)
-    return {"ops": ops, "operators": len(node_times), "sum_us": sum(o["us"] for o in ops),
-            "transposes": sum(1 for t in node_types.values() if t == "Transpose")}
+    return RuntimeProfile(ops, len(node_times), sum(o.us for o in ops),
+                          sum(1 for t in node_types.values() if t == "Transpose"))
 
 
-def _table(per_type: dict[str, tuple[float, int]]) -> list[dict]:
+def _table(per_type: dict[str, tuple[float, int]]) -> tuple[OpTime, ...]:
     total = sum(us for us, _ in per_type.values()) or 1.0
-    return [{"op": op, "us": us, "count": count, "share": us / total}
-            for op, (us, count) in sorted(per_type.items(), key=lambda kv: -kv[1][0])]
+    return tuple(OpTime(op, us, count, us / total)
+                 for op, (us, count) in sorted(per_type.items(), key=lambda kv: -kv[1][0]))

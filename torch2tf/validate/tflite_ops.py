@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch2tf.errors import ArtifactLoadError
+from torch2tf.records import TfliteSummary
 
 
 @dataclass
@@ -25,9 +26,9 @@ class TfliteOps:
     def status_of(self, name: str) -> str:
         return "flex" if name in self.flex else "custom" if name in self.custom else "builtin"
 
-    def summary(self) -> dict:
-        return {"ops": dict(sorted(self.counts.items())), "flex": sorted(self.flex), "custom": sorted(self.custom),
-                "transpose_count": self.transposes, "builtin_only": not self.flex and not self.custom}
+    def summary(self) -> TfliteSummary:
+        return TfliteSummary(dict(sorted(self.counts.items())), tuple(sorted(self.flex)), tuple(sorted(self.custom)),
+                             self.transposes, not self.flex and not self.custom)
 
 
 def read_tflite_ops(path: Path) -> TfliteOps:
