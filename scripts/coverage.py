@@ -22,6 +22,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from torch2tf.records import ErrorRecord, FailedRun, Report, parse_answer
+from torch2tf.specs import TensorSpec
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "tests" / "corpus" / "corpus.toml"
 FP32_TARGETS = ("saved_model", "tflite_float32")
@@ -55,7 +58,7 @@ class Row:
             all(v.startswith("✓") for v in self.errors.values()) and not self.uninformative
 
 
-def convert(entry: dict, work: Path, extra: tuple[str, ...] = ()) -> tuple[int, dict, float]:
+def convert(entry: dict, work: Path, extra: tuple[str, ...] = ()) -> tuple[int, Report | FailedRun, float]:
     out = work / entry["name"]
     args = [sys.executable, "-m", "torch2tf", "convert", entry["model"], "-o", str(out), "--force", "-q", "--json",
             "--no-localize", "--no-cache",  # the seconds column is a conversion from scratch
@@ -64,42 +67,39 @@ def convert(entry: dict, work: Path, extra: tuple[str, ...] = ()) -> tuple[int, 
     start = time.perf_counter()
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     seconds = time.perf_counter() - start
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        data = {"error": {"message": (proc.stderr.strip().splitlines() or ["no output"])[-1], "stage": None}}
-    return proc.returncode, data, seconds
+    answer = parse_answer(proc.stdout)
+    if answer is None:  # it crashed before printing its --json answer
+        answer = FailedRun(ErrorRecord("crash", "failed", (proc.stderr.strip().splitlines() or ["no output"])[-1]))
+    return proc.returncode, answer, seconds
 
 
 def row_for(entry: dict, work: Path) -> Row:
     row = Row(entry["name"], entry["family"], entry["form"])
-    row.exit_code, data, row.seconds = convert(entry, work)
-    if "error" in data:
-        error = data["error"]
-        row.reason = _one_line(error["message"])
-        if error.get("stage") == "check_onnx" and error.get("type") == "ConversionError":
+    row.exit_code, report, row.seconds = convert(entry, work)
+    if isinstance(report, FailedRun):
+        error = report.error
+        row.reason = _one_line(error.message)
+        if error.stage == "check_onnx" and error.kind == "limitation":
             code, _, _ = convert(entry, work, ("--no-op-check",))
             row.precheck = "converts with --no-op-check" if code == 0 else "fails with --no-op-check too"
         return row
-    conversion = data["conversion"]
-    row.exporter, row.strategy = conversion["exporter"], conversion["strategy"]
-    dynamic = any(i["shape"][0] == "N" for i in data["inputs"])
-    row.batch = "static" if not dynamic else "mapped" if conversion.get("raw_batch") else "native"
-    summary = conversion.get("tflite", {}).get("tflite_float32", {})
-    row.tflite = "builtin" if summary.get("builtin_only") else "needs " + ", ".join(summary.get("flex", []) +
-                                                                                  summary.get("custom", []))
-    for entry_ in data["parity"]:
-        if entry_["reference"] == "torch":
-            row.export_ok = entry_["passed"]
-        if entry_["target"] in FP32_TARGETS:
-            worst = max((o["max_abs"] for o in entry_["outputs"]), default=float("inf"))
-            rel = max((o.get("rel_error", float("nan")) for o in entry_["outputs"]), default=float("inf"))
-            mark = "✓" if entry_["passed"] else "✗"
-            row.errors[entry_["target"]] = f"{mark} {worst:.1e} (rel {rel:.1e})" if entry_["outputs"] \
-                else "✗ did not run"
-    row.uninformative = [u["output"] for u in data.get("uninformative", [])]
-    if not data["passed"]:
-        failing = [p["target"] for p in data["parity"] if not p["passed"] and p.get("gating", True)]
+    conversion = report.conversion
+    row.exporter, row.strategy = conversion.exporter, conversion.strategy
+    dynamic = any(spec.dynamic_batch for spec in (TensorSpec.from_json(i) for i in report.inputs))
+    row.batch = "static" if not dynamic else "mapped" if conversion.raw_batch else "native"
+    summary = conversion.tflite.get("tflite_float32")
+    row.tflite = "builtin" if summary is None or summary.builtin_only else "needs " + ", ".join(summary.needs)
+    for entry_ in report.parity:
+        if entry_.reference == "torch":
+            row.export_ok = entry_.passed
+        if entry_.target in FP32_TARGETS:
+            worst = max((o.max_abs for o in entry_.outputs), default=float("inf"))
+            rel = max((o.rel_error for o in entry_.outputs), default=float("inf"))
+            mark = "✓" if entry_.passed else "✗"
+            row.errors[entry_.target] = f"{mark} {worst:.1e} (rel {rel:.1e})" if entry_.outputs else "✗ did not run"
+    row.uninformative = [u.output for u in report.uninformative]
+    if not report.passed:
+        failing = [p.target for p in report.parity if not p.passed and p.judged]
         row.reason = "parity failed: " + ", ".join(failing)
     if row.uninformative:
         row.reason = "; ".join(filter(None, [row.reason, "parity uninformative (constant output): "

@@ -1,7 +1,6 @@
 """``torch2tf report diff``: what a change did, between two reports."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import click
 from torch2tf.cli.options import COMMAND_SETTINGS
 from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, append_markdown, check_writable, fail, interruptible
 from torch2tf.errors import Torch2TFError
+from torch2tf.records import dumps
 from torch2tf.validate.diff import DiffOptions, diff_reports
 from torch2tf.validate.markdown import render_diff
 
@@ -49,7 +49,7 @@ def diff(old, new, regression_factor, size_factor, latency_factor, markdown, jso
     check_writable(markdown, json_path)
     try:
         result = diff_reports(old, new, DiffOptions(factor=regression_factor, size_factor=size_factor,
-                                                    latency_factor=latency_factor)).to_json()
+                                                    latency_factor=latency_factor))
     except Torch2TFError as exc:
         fail(exc)
     text = render_diff(result)
@@ -58,6 +58,6 @@ def diff(old, new, regression_factor, size_factor, latency_factor, markdown, jso
     else:
         click.echo(text)
     if json_path:
-        json_path.write_text(json.dumps(result, indent=2) + "\n")
-    click.echo(f"{len(result['regressions'])} regression(s), {len(result['improvements'])} improvement(s)", err=True)
-    sys.exit(EXIT_PARITY if result["regressed"] else EXIT_OK)
+        json_path.write_text(dumps(result.to_json()))
+    click.echo(f"{len(result.regressions)} regression(s), {len(result.improvements)} improvement(s)", err=True)
+    sys.exit(EXIT_PARITY if result.regressed else EXIT_OK)

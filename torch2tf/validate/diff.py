@@ -13,6 +13,7 @@ from typing import Any
 
 from torch2tf.artifacts import read_manifest
 from torch2tf.records import Benchmark, OutputComparison, ParityEntry, Regression, Report, read_report
+from torch2tf.records.diff import LatencyChange, OutputChange, SizeChange
 
 REGRESSION_FLOOR = 1e-6  # errors below this are noise: a regression must exceed factor × max(old, floor)
 FIGURES = ("max_abs", "mean_abs")
@@ -30,19 +31,24 @@ class ReportDiff:
     old: str
     new: str
     passed: tuple[bool, bool]
-    outputs: list[dict[str, Any]] = field(default_factory=list)  # target, output, figures then/now, change
-    sizes: list[dict[str, Any]] = field(default_factory=list)
-    latency: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[OutputChange] = field(default_factory=list)
+    sizes: list[SizeChange] = field(default_factory=list)
+    latency: list[LatencyChange] = field(default_factory=list)
     operators: dict[str, list[str]] = field(default_factory=dict)
     strategy: dict[str, str] = field(default_factory=dict)
     regressions: list[str] = field(default_factory=list)
     improvements: list[str] = field(default_factory=list)
 
+    @property
+    def regressed(self) -> bool:
+        return bool(self.regressions)
+
     def to_json(self) -> dict[str, Any]:
         return {"old": self.old, "new": self.new, "passed": {"old": self.passed[0], "new": self.passed[1]},
-                "regressed": bool(self.regressions), "regressions": self.regressions,
-                "improvements": self.improvements, "outputs": self.outputs, "sizes": self.sizes,
-                "latency": self.latency, "operators": self.operators, "strategy": self.strategy}
+                "regressed": self.regressed, "regressions": self.regressions,
+                "improvements": self.improvements, "outputs": [o.to_json() for o in self.outputs],
+                "sizes": [s.to_json() for s in self.sizes], "latency": [r.to_json() for r in self.latency],
+                "operators": self.operators, "strategy": self.strategy}
 
 
 def comparisons(parity: tuple[ParityEntry, ...]) -> dict[tuple[str, str], OutputComparison]:
@@ -114,21 +120,21 @@ def _compare_outputs(diff: ReportDiff, old: tuple[ParityEntry, ...], new: tuple[
             diff.regressions.append(f"{entry.target}: failed to run ({'; '.join(entry.errors)})"[:300])
     for key in sorted(set(before) | set(after)):
         then, now = before.get(key), after.get(key)
-        row = {"target": key[0], "output": key[1], "change": _change(then, now, factor)}
-        for figure in (*FIGURES, "cosine"):
-            row[figure] = [getattr(then, figure) if then else None, getattr(now, figure) if now else None]
+        figures = {f: (getattr(then, f) if then else None, getattr(now, f) if now else None)
+                   for f in (*FIGURES, "cosine")}
+        row = OutputChange(key[0], key[1], _change(then, now, factor), **figures)
         diff.outputs.append(row)
         label = f"{key[0]} output '{key[1]}'"
-        if row["change"] == "new" and now and not now.passed:
+        if row.change == "new" and now and not now.passed:
             diff.regressions.append(f"{label}: new, and failing")
-        elif row["change"] == "removed":
+        elif row.change == "removed":
             diff.regressions.append(f"{label}: checked before, missing now")
-        elif row["change"] == "now failing":
+        elif row.change == "now failing":
             diff.regressions.append(f"{label}: passed before, fails now")
-        elif row["change"].startswith("worse"):
-            diff.regressions.append(f"{label}: {row['change']}")
-        elif row["change"].startswith(("better", "now passing")):
-            diff.improvements.append(f"{label}: {row['change']}")
+        elif row.change.startswith("worse"):
+            diff.regressions.append(f"{label}: {row.change}")
+        elif row.better:
+            diff.improvements.append(f"{label}: {row.change}")
 
 
 def _change(then: OutputComparison | None, now: OutputComparison | None, factor: float) -> str:
@@ -167,7 +173,7 @@ def _compare_sizes(diff: ReportDiff, old: dict[str, int], new: dict[str, int], f
     for path in sorted(set(old) | set(new)):
         then, now = old.get(path), new.get(path)
         ratio = now / then if then and now else None
-        diff.sizes.append({"artifact": path, "bytes": [then, now], "ratio": ratio})
+        diff.sizes.append(SizeChange(path, (then, now), ratio))
         if ratio is not None and ratio > factor:
             diff.regressions.append(f"{path}: {ratio:.2f}× larger ({then} → {now} bytes)")
 
@@ -179,7 +185,6 @@ def _compare_latency(diff: ReportDiff, old: Benchmark | None, new: Benchmark | N
         if then is None or not then.median_ms:
             continue
         ratio = row.median_ms / then.median_ms
-        diff.latency.append({"runtime": row.runtime, "batch": row.batch,
-                             "median_ms": [then.median_ms, row.median_ms], "ratio": ratio})
+        diff.latency.append(LatencyChange(row.runtime, row.batch, (then.median_ms, row.median_ms), ratio))
         if ratio > factor:
             diff.regressions.append(f"{row.runtime} at batch {row.batch}: {ratio:.2f}× slower")

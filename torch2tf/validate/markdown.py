@@ -1,9 +1,8 @@
 """report.md: a page a reviewer understands in ten seconds — verdict, parity table, then the details."""
 from __future__ import annotations
 
-from typing import Any
-
 from torch2tf.records import Benchmark, Localization, OutputComparison, ParityEntry, Profile, Regression, Report
+from torch2tf.validate.diff import ReportDiff
 
 
 def render_markdown(report: Report) -> str:
@@ -227,36 +226,34 @@ def _operators(report: Report) -> list[str]:
 DIFF_MARKER = "<!-- torch2tf-report-diff -->"  # lets a CI step find and update its own PR comment
 
 
-def render_diff(diff: dict[str, Any]) -> str:
-    """A report diff (``ReportDiff.to_json()``) as Markdown: the verdict first, then what changed."""
-    now = "passes" if diff["passed"]["new"] else "FAILS"
-    then = "passing" if diff["passed"]["old"] else "failing"
-    verdict = f"{'✗ regressed' if diff['regressed'] else '✓ no regression'} · parity {now} now (was {then})"
+def render_diff(diff: ReportDiff) -> str:
+    """A report diff as Markdown: the verdict first, then what changed."""
+    now = "passes" if diff.passed[1] else "FAILS"
+    then = "passing" if diff.passed[0] else "failing"
+    verdict = f"{'✗ regressed' if diff.regressed else '✓ no regression'} · parity {now} now (was {then})"
     lines = [DIFF_MARKER, "## torch2tf: what this change did to the converted model", "", f"**{verdict}**", ""]
-    lines += [f"- ✗ {text}" for text in diff["regressions"]] + [f"- ✓ {text}" for text in diff["improvements"]]
+    lines += [f"- ✗ {text}" for text in diff.regressions] + [f"- ✓ {text}" for text in diff.improvements]
     lines += ["", "| target | output | max abs then → now | mean abs then → now | cosine now | change |",
               "|---|---|---|---|---|---|"]
-    for row in diff["outputs"]:
-        mark = "✗ " if row["change"].startswith(("worse", "now failing", "removed")) else (
-            "✓ " if row["change"].startswith(("better", "now passing")) else "")
-        lines.append(f"| {row['target']} | {row['output']} | {_pair(row['max_abs'])} | {_pair(row['mean_abs'])} | "
-                     f"{_maybe(row['cosine'][1], '.6f')} | {mark}{row['change']} |")
-    changed = [s for s in diff["sizes"] if s["ratio"] is None or abs(s["ratio"] - 1) > 0.01]
+    for row in diff.outputs:
+        mark = "✗ " if row.worse else ("✓ " if row.better else "")
+        lines.append(f"| {row.target} | {row.output} | {_pair(row.max_abs)} | {_pair(row.mean_abs)} | "
+                     f"{_maybe(row.cosine[1], '.6f')} | {mark}{row.change} |")
+    changed = [s for s in diff.sizes if s.ratio is None or abs(s.ratio - 1) > 0.01]
     if changed:
         lines += ["", "| artifact | bytes then → now | ratio |", "|---|---|---|"]
-        lines += [f"| {s['artifact']} | {_bytes(s['bytes'][0])} → {_bytes(s['bytes'][1])} | "
-                  f"{_maybe(s['ratio'], '.2f') + ('×' if s['ratio'] is not None else '')} |"
-                  for s in changed]
-    if diff["latency"]:
+        lines += [f"| {s.artifact} | {_bytes(s.bytes[0])} → {_bytes(s.bytes[1])} | "
+                  f"{_maybe(s.ratio, '.2f') + ('×' if s.ratio is not None else '')} |" for s in changed]
+    if diff.latency:
         lines += ["", "| runtime | batch | median ms then → now | ratio |", "|---|---|---|---|"]
-        lines += [f"| {r['runtime']} | {r['batch']} | {r['median_ms'][0]:.2f} → {r['median_ms'][1]:.2f} | "
-                  f"{r['ratio']:.2f}× |" for r in diff["latency"]]
-    ops = diff["operators"]
+        lines += [f"| {r.runtime} | {r.batch} | {r.median_ms[0]:.2f} → {r.median_ms[1]:.2f} | {r.ratio:.2f}× |"
+                  for r in diff.latency]
+    ops = diff.operators
     if ops.get("added") or ops.get("removed"):
         added, removed = ", ".join(ops["added"]) or "none", ", ".join(ops["removed"]) or "none"
         lines += ["", f"Operators added: {added}; removed: {removed}."]
-    if diff["strategy"]:
-        lines += ["", f"Conversion strategy: {diff['strategy']['old']} → {diff['strategy']['new']}."]
+    if diff.strategy:
+        lines += ["", f"Conversion strategy: {diff.strategy['old']} → {diff.strategy['new']}."]
     return "\n".join(lines) + "\n"
 
 
