@@ -110,7 +110,7 @@ def row_for(entry: dict, work: Path) -> Row:
 def measure_speed(rows: list[Row], work: Path) -> None:
     """After every conversion finished (nothing else running), TFLite fp32 against onnxruntime per model."""
     from torch2tf.errors import Torch2TFError
-    from torch2tf.validate.bench import tflite_vs_onnxruntime
+    from torch2tf.perf.bench import tflite_vs_onnxruntime
 
     for row in rows:
         if not row.converted:

@@ -29,8 +29,8 @@ from torch2tf.convert.strategies import RECURRENT_OPS
 from torch2tf.native_logs import make_interpreter
 from torch2tf.pipeline.bindings import bind_outputs
 from torch2tf.specs import TensorSpec
+from torch2tf.tflite.inventory import read_tflite_ops
 from torch2tf.validate.compare import Tolerance, compare_output
-from torch2tf.validate.tflite_ops import read_tflite_ops
 
 # A lone node should match onnxruntime closely; a relative part covers large-valued ops.
 LONE_NODE = Tolerance(atol=1e-4, rtol=1e-4)

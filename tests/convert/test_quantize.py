@@ -221,7 +221,7 @@ def test_int8_of_a_strided_stem_with_the_input_layout_kept(small, tmp_path):
     SpaceToDepth, which onnx2tf lowers channel-last, would make the int8 conversion fail there."""
     from click.testing import CliRunner
 
-    from torch2tf.validate.tflite_ops import read_tflite_ops
+    from torch2tf.tflite.inventory import read_tflite_ops
 
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["convert", f"{small / 'small.py'}:strided_stem", "-i", "image:Nx3x16x16",
@@ -260,7 +260,7 @@ def test_int8_rewrites_on_the_mobilenet_example(tmp_path):
     their 1/6 factors folded into weights, the stem as SpaceToDepth + a stride-1 conv (int8 only)."""
     from click.testing import CliRunner
 
-    from torch2tf.validate.tflite_ops import read_tflite_ops
+    from torch2tf.tflite.inventory import read_tflite_ops
 
     out = tmp_path / "out"
     model = f"{REPO / 'examples' / 'mobilenet.py'}:build"

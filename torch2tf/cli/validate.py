@@ -18,12 +18,12 @@ from torch2tf.cli.options import (
 )
 from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, check_writable, fail, interruptible, write_ci_files
 from torch2tf.errors import Torch2TFError
+from torch2tf.perf.bench import BenchOptions, run_bench
+from torch2tf.perf.profile import run_profile
 from torch2tf.pipeline.revalidate import revalidate
 from torch2tf.records import BenchRow, dumps
-from torch2tf.validate.bench import BenchOptions, run_bench
 from torch2tf.validate.directory import ValidateOptions
 from torch2tf.validate.markdown import bench_table, parity_table, profile_table, summary_line
-from torch2tf.validate.profile import run_profile
 
 
 @click.command(context_settings=COMMAND_SETTINGS)

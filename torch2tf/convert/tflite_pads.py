@@ -19,13 +19,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from torch2tf.convert.tflite_edit import builtin_code, int32_constant, opcode_index
 from torch2tf.errors import ConversionError
+from torch2tf.tflite.edit import int32_constant, integer_constant
+from torch2tf.tflite.flatbuffer import read_model, read_view, schema, write_model
+from torch2tf.tflite.opcodes import (
+    CONV_2D,
+    DEPTHWISE_CONV_2D,
+    PAD,
+    PADV2,
+    RESHAPE,
+    builtin_code,
+    opcode_index,
+    operator_builtin,
+)
 
-PAD, RESHAPE, PADV2 = 34, 22, 60  # BuiltinOperator codes
-FUSED_READERS = {3, 4}  # CONV_2D, DEPTHWISE_CONV_2D: XNNPACK folds a zero PAD into them (not hybrid ones)
+FUSED_READERS = {CONV_2D, DEPTHWISE_CONV_2D}  # XNNPACK folds a zero PAD into them (not hybrid ones)
 INTEGER_TYPES, FLOAT_TYPES = {3, 9}, {0, 1}  # TensorType: UINT8, INT8; FLOAT32, FLOAT16
 MAX_RUN_BYTES = 128  # a pixel's channels up to this long are padded faster as whole rows
 ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 7: 2, 9: 1}  # TensorType → bytes (FLOAT32, FLOAT16, INT32, UINT8, ...)
@@ -33,16 +41,12 @@ ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 7: 2, 9: 1}  # TensorType → bytes 
 
 def widen_narrow_pads(path: Path) -> str:
     """Rewrite ``path`` in place; a note when a PAD changed, else ""."""
-    from ai_edge_litert import schema_py_generated as schema
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    data = path.read_bytes()
     try:
-        if not _has_pad(schema.Model.GetRootAs(data, 0)):
+        if not _has_pad(read_view(path, ConversionError)):
             return ""
-        model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
     except Exception as exc:  # flatbuffers raises from deep inside on a damaged file
         raise ConversionError(f"cannot read {path.name} to rewrite its PADs: {str(exc).splitlines()[0]}") from exc
+    model = read_model(path, ConversionError, "rewrite its PADs")
     widened = 0
     for graph in model.subgraphs:
         readers = _readers(graph)
@@ -52,23 +56,18 @@ def widen_narrow_pads(path: Path) -> str:
             if plan is None:
                 operators.append(op)
                 continue
-            operators.extend(_widened(model, graph, op, *plan, schema))
+            operators.extend(_widened(model, graph, op, *plan))
             widened += 1
         graph.operators = operators
     if not widened:
         return ""
-    staged = path.with_name(path.name + ".pads")
-    try:
-        flatbuffer_utils.write_model(model, str(staged))
-        staged.replace(path)
-    finally:
-        staged.unlink(missing_ok=True)
+    write_model(model, path)
     return f"narrow pads (TFLite): {widened} PAD(s) of few channels padded as whole rows"
 
 
 def _has_pad(model) -> bool:
     codes = (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))
-    return any(max(c.BuiltinCode(), c.DeprecatedBuiltinCode()) in (PAD, PADV2) for c in codes)
+    return any(builtin_code(c) in (PAD, PADV2) for c in codes)
 
 
 def _readers(graph) -> dict[int, list]:
@@ -81,12 +80,12 @@ def _readers(graph) -> dict[int, list]:
 
 def _plan(model, graph, op, readers) -> tuple | None:
     """(N, H, W, C, paddings [[top, bottom], [left, right]]) when ``op`` is a PAD worth widening."""
-    if _code(model, op) not in (PAD, PADV2) or len(op.inputs) < 2:
+    if operator_builtin(model, op) not in (PAD, PADV2) or len(op.inputs) < 2:
         return None
     source = graph.tensors[op.inputs[0]]
     shape = [int(d) for d in source.shape] if source.shape is not None else []
     signature = [int(d) for d in source.shapeSignature] if source.shapeSignature is not None else shape
-    pads = _constant(model, graph.tensors[op.inputs[1]])
+    pads = integer_constant(model, graph.tensors[op.inputs[1]])
     if len(shape) != 4 or min(signature[1:], default=-1) < 1 or pads is None or pads.shape != (4, 2):
         return None
     if pads[0].any() or pads[3].any() or not pads[2].any() or (pads < 0).any():
@@ -101,31 +100,31 @@ def _plan(model, graph, op, readers) -> tuple | None:
 
 def _fused_into(model, graph, user) -> bool:
     """Whether XNNPACK folds a PAD into this reader: a convolution, unless a hybrid one."""
-    if _code(model, user) not in FUSED_READERS or len(user.inputs) < 2:
+    if operator_builtin(model, user) not in FUSED_READERS or len(user.inputs) < 2:
         return False
     data, weights = (graph.tensors[int(i)].type for i in user.inputs[:2])
     return not (data in FLOAT_TYPES and weights in INTEGER_TYPES)
 
 
-def _widened(model, graph, op, batch: int, height: int, width: int, channels: int, pads, schema) -> list:
+def _widened(model, graph, op, batch: int, height: int, width: int, channels: int, pads) -> list:
     """RESHAPE to [N, H, W·C], the PAD over rows, RESHAPE back into the PAD's old output."""
     (top, bottom), (left, right) = (int(p) for p in pads[0]), (int(p) for p in pads[1])
     source, target = int(op.inputs[0]), int(op.outputs[0])
     rows = [batch, height, width * channels]
     padded_rows = [batch, height + top + bottom, (width + left + right) * channels]
     padded = [batch, height + top + bottom, width + left + right, channels]
-    rows_in, rows_out = _like(graph, source, rows, schema), _like(graph, target, padded_rows, schema)
+    rows_in, rows_out = _like(graph, source, rows), _like(graph, target, padded_rows)
     row_pads = [[0, 0], [top, bottom], [left * channels, right * channels]]
-    op.inputs = [rows_in, int32_constant(model, graph, row_pads, f"t2tf_pads_{rows_in}", schema), *op.inputs[2:]]
+    op.inputs = [rows_in, int32_constant(model, graph, row_pads, f"t2tf_pads_{rows_in}"), *op.inputs[2:]]
     op.outputs = [rows_out]
-    return [_reshape(model, graph, source, rows_in, rows, schema), op,
-            _reshape(model, graph, rows_out, target, padded, schema)]
+    return [_reshape(model, graph, source, rows_in, rows), op,
+            _reshape(model, graph, rows_out, target, padded)]
 
 
-def _like(graph, index: int, shape: list[int], schema) -> int:
+def _like(graph, index: int, shape: list[int]) -> int:
     """A new tensor with ``index``'s type and quantization, of ``shape`` (-1: a dynamic batch)."""
     old = graph.tensors[index]
-    new = schema.TensorT()
+    new = schema().TensorT()
     new.type, new.quantization, new.buffer = old.type, old.quantization, 0
     new.shape = [int(old.shape[0]), *shape[1:]]
     if shape[0] < 0:
@@ -135,24 +134,13 @@ def _like(graph, index: int, shape: list[int], schema) -> int:
     return len(graph.tensors) - 1
 
 
-def _reshape(model, graph, source: int, target: int, shape: list[int], schema):
-    op = schema.OperatorT()
-    op.opcodeIndex = opcode_index(model, RESHAPE, 1, schema)
-    op.inputs, op.outputs = [source, int32_constant(model, graph, shape, f"t2tf_shape_{target}", schema)], [target]
-    op.builtinOptionsType = schema.BuiltinOptions.ReshapeOptions
-    op.builtinOptions = schema.ReshapeOptionsT()
+def _reshape(model, graph, source: int, target: int, shape: list[int]):
+    fb = schema()
+    op = fb.OperatorT()
+    op.opcodeIndex = opcode_index(model, RESHAPE, 1)
+    op.inputs, op.outputs = [source, int32_constant(model, graph, shape, f"t2tf_shape_{target}")], [target]
+    op.builtinOptionsType = fb.BuiltinOptions.ReshapeOptions
+    op.builtinOptions = fb.ReshapeOptionsT()
     op.builtinOptions.newShape = list(shape)
     return op
 
-
-def _constant(model, tensor) -> np.ndarray | None:
-    """A constant int32/int64 tensor's values (PAD's paddings), or None when it is computed."""
-    buffer = model.buffers[tensor.buffer] if tensor.buffer < len(model.buffers) else None
-    if buffer is None or buffer.data is None or not len(buffer.data) or tensor.type not in (2, 4):
-        return None
-    values = np.frombuffer(bytes(buffer.data), np.int32 if tensor.type == 2 else np.int64)
-    return values.reshape([int(d) for d in tensor.shape])
-
-
-def _code(model, op) -> int:
-    return builtin_code(model.operatorCodes[op.opcodeIndex])

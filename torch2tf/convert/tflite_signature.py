@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from torch2tf.convert.tflite_edit import int32_constant, opcode_index
 from torch2tf.errors import ConversionError
 from torch2tf.specs import SIGNATURE_KEY, TensorBinding
-
-TRANSPOSE = 39  # BuiltinOperator.TRANSPOSE
+from torch2tf.tflite.edit import int32_constant
+from torch2tf.tflite.flatbuffer import read_model, text, write_model
+from torch2tf.tflite.flatbuffer import schema as litert_schema
+from torch2tf.tflite.opcodes import TRANSPOSE, opcode_index
 
 
 def sign_tflite(path: Path, inputs: list[TensorBinding], outputs: list[TensorBinding],
@@ -31,17 +32,12 @@ def sign_tflite(path: Path, inputs: list[TensorBinding], outputs: list[TensorBin
     between layouts); in the returned bindings the file's tensors carry the PyTorch names, and with
     layout ``nchw`` no permutation is left.
     """
-    from ai_edge_litert import schema_py_generated as schema
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    try:
-        model = flatbuffer_utils.read_model(str(path))
-    except Exception as exc:
-        raise ConversionError(f"cannot read {path.name} to add its signature: {str(exc).splitlines()[0]}") from exc
+    schema = litert_schema()
+    model = read_model(path, ConversionError, "add its signature")
     if len(model.subgraphs) != 1:
         raise ConversionError(f"{path.name} has {len(model.subgraphs)} subgraphs; a signature needs exactly one")
     graph = model.subgraphs[0]
-    names = {_text(graph.tensors[i].name): i for i in list(graph.inputs) + list(graph.outputs)}
+    names = {text(graph.tensors[i].name): i for i in list(graph.inputs) + list(graph.outputs)}
     in_index = [_tensor_index(graph, names, b, path, "input") for b in inputs]
     out_index = [_tensor_index(graph, names, b, path, "output") for b in outputs]
     signed_inputs, signed_outputs = [], []
@@ -62,9 +58,7 @@ def sign_tflite(path: Path, inputs: list[TensorBinding], outputs: list[TensorBin
     signature.inputs = [_tensor_map(schema, b.name, i) for b, i in zip(signed_inputs, in_index)]
     signature.outputs = [_tensor_map(schema, b.name, i) for b, i in zip(signed_outputs, out_index)]
     model.signatureDefs = [signature]
-    staged = path.with_name(path.name + ".signing")
-    flatbuffer_utils.write_model(model, str(staged))
-    staged.replace(path)
+    write_model(model, path)
     return signed_inputs, signed_outputs
 
 
@@ -77,25 +71,14 @@ def adopt_signature_names(path: Path) -> None:
     kinds bind the same way (inputs by the ONNX name, outputs by value) and ``sign_tflite`` replaces
     the signature with the PyTorch names. A file without a signature is left untouched.
     """
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    try:
-        model = flatbuffer_utils.read_model(str(path))
-    except Exception as exc:
-        raise ConversionError(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from exc
+    model = read_model(path, ConversionError, "name its tensors after its signature")
     if not model.signatureDefs or len(model.subgraphs) != 1:
         return
     graph = model.subgraphs[0]
     signature = model.signatureDefs[0]
     for entry in list(signature.inputs or []) + list(signature.outputs or []):
-        graph.tensors[entry.tensorIndex].name = _text(entry.name).encode()
-    staged = path.with_name(path.name + ".naming")
-    flatbuffer_utils.write_model(model, str(staged))
-    staged.replace(path)
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        graph.tensors[entry.tensorIndex].name = text(entry.name).encode()
+    write_model(model, path)
 
 
 def _tensor_index(graph, names: dict[str, int], binding: TensorBinding, path: Path, kind: str) -> int:
@@ -147,10 +130,10 @@ def _like(tensor, order: list[int], schema):
 
 
 def _transpose_op(model, graph, source: int, target: int, perm: list[int], schema):
-    perm_index = int32_constant(model, graph, perm, f"t2tf_perm_{target}", schema)
+    perm_index = int32_constant(model, graph, perm, f"t2tf_perm_{target}")
     op = schema.OperatorT()
     version = 1 if graph.tensors[source].type in (schema.TensorType.FLOAT32, schema.TensorType.FLOAT16) else 2
-    op.opcodeIndex = opcode_index(model, TRANSPOSE, version, schema)
+    op.opcodeIndex = opcode_index(model, TRANSPOSE, version)
     op.inputs, op.outputs = [source, perm_index], [target]
     op.builtinOptionsType = schema.BuiltinOptions.TransposeOptions
     op.builtinOptions = schema.TransposeOptionsT()

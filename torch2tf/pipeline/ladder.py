@@ -15,10 +15,10 @@ from torch2tf.convert.export import EXPORTERS, export_onnx
 from torch2tf.convert.onnx_checks import check_and_infer_shapes
 from torch2tf.convert.strategies import GraphFacts, Strategy, strategies_for
 from torch2tf.errors import ConversionError, Torch2TFError, UsageError
+from torch2tf.perf.bench import time_tflite_files
 from torch2tf.pipeline.attempt import Attempt, AttemptContext, Candidate, try_strategy
 from torch2tf.pipeline.stages import Exported, Loaded, export_path, export_request
 from torch2tf.records import ExportAttempt
-from torch2tf.validate.bench import time_tflite_files
 from torch2tf.validate.parity import TargetRun, compare_target, run_samples, summarize_failures
 from torch2tf.validate.runners import OrtRunner
 

@@ -12,7 +12,7 @@ from torch2tf.errors import ConversionError
 from torch2tf.pipeline.attempt import Attempt
 from torch2tf.pipeline.quantize import Quantized
 from torch2tf.records import Manifest, Operator, Report, TfliteFiles, TfliteSummary, TfliteVariant, tflite_variants
-from torch2tf.validate.tflite_ops import read_tflite_ops
+from torch2tf.tflite.inventory import read_tflite_ops
 
 FLOAT_TARGETS = ("tflite_float32", "tflite_float16")
 

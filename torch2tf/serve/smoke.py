@@ -45,10 +45,10 @@ class RestRunner(Runner):
 
     def __init__(self, base: str, model: str, version: int | None, keys: dict[str, str]) -> None:
         """``keys``: each input's PyTorch name → its key in the served signature."""
+        super().__init__()
         path = f"/v1/models/{model}" + (f"/versions/{version}" if version else "")
         self.url = base.rstrip("/") + path + ":predict"
         self.input_names, self.keys = list(keys), keys
-        self.latencies: list[float] = []
 
     def infer_impl(self, feeds):
         body = json.dumps({"inputs": {self.keys[k]: v.tolist() for k, v in feeds.items()}}).encode()
@@ -61,7 +61,7 @@ class RestRunner(Runner):
             raise EndpointError(f"{self.url} answered {exc.code}: {exc.read().decode(errors='replace')[:300]}") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise EndpointError(f"cannot reach {self.url}: {getattr(exc, 'reason', exc)}") from exc
-        self.latencies.append(time.perf_counter() - start)
+        self.timings.append(time.perf_counter() - start)  # the request alone: its latency
         outputs = answer["outputs"]
         if not isinstance(outputs, dict):
             outputs = {"__single__": outputs}
@@ -72,6 +72,7 @@ class GrpcRunner(Runner):
     name = "grpc"
 
     def __init__(self, target: str, model: str, version: int | None, keys: dict[str, str]) -> None:
+        super().__init__()
         import_tensorflow()
         import grpc
         from tensorflow_serving.apis import prediction_service_pb2_grpc
@@ -80,7 +81,6 @@ class GrpcRunner(Runner):
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
         self.target, self.model, self.version = target, model, version
         self.input_names, self.keys = list(keys), keys
-        self.latencies: list[float] = []
 
     def close(self) -> None:
         self.channel.close()
@@ -102,7 +102,7 @@ class GrpcRunner(Runner):
             response = self.stub.Predict(request, timeout=TIMEOUT_S)
         except grpc.RpcError as exc:
             raise EndpointError(f"grpc://{self.target} answered {exc.code().name}: {exc.details()}") from exc
-        self.latencies.append(time.perf_counter() - start)
+        self.timings.append(time.perf_counter() - start)
         return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
 
 
@@ -120,7 +120,7 @@ def run_smoke(options: SmokeOptions) -> ParityEntry:
         runner = _SingleOutputNames(runner, output_names[0])
     with runner:
         entry = check_target(target, runner, samples, expected, "fp32")
-        latencies = (runner.inner if isinstance(runner, _SingleOutputNames) else runner).latencies
+        latencies = runner.timings
     if entry.did_not_run:
         raise EndpointError(entry.errors[0])
     ms = np.array(latencies) * 1000.0
@@ -135,6 +135,8 @@ def run_smoke(options: SmokeOptions) -> ParityEntry:
 
 class _SingleOutputNames(Runner):
     def __init__(self, inner: Runner, name: str) -> None:
+        super().__init__()
+        self.timings = inner.timings  # the inner runner times each request
         self.inner, self.output_name = inner, name
         self.input_names = inner.input_names
         self.name = inner.name

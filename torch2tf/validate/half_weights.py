@@ -13,48 +13,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from torch2tf.errors import ArtifactLoadError
 from torch2tf.inputs import Sample
 from torch2tf.records import ParityEntry
 from torch2tf.specs import TensorBinding
+from torch2tf.tflite.edit import with_half_precision_constants
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.parity import Outputs, check_half_precision
 from torch2tf.validate.runners import TfliteRunner
-
-HALF_MAX = float(np.finfo(np.float16).max)
-
-
-def half_weights_copy(fp32_file: Path, destination: Path) -> Path:
-    """Write ``fp32_file`` with its float32 constant buffers rounded to float16 (still stored as float32)."""
-    from ai_edge_litert import schema_py_generated as schema
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    try:
-        model = flatbuffer_utils.read_model(str(fp32_file))
-    except Exception as exc:
-        raise ArtifactLoadError(f"cannot read {fp32_file.name} to build the fp16-weights reference: "
-                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
-    rounded = set()
-    for graph in model.subgraphs:
-        for tensor in graph.tensors:
-            buffer = model.buffers[tensor.buffer] if tensor.buffer < len(model.buffers) else None
-            if tensor.type != schema.TensorType.FLOAT32 or buffer is None or buffer.data is None \
-                    or not len(buffer.data) or tensor.buffer in rounded:
-                continue
-            values = np.clip(np.frombuffer(bytes(buffer.data), np.float32), -HALF_MAX, HALF_MAX)  # as TFLite clamps
-            buffer.data = np.frombuffer(values.astype(np.float16).astype(np.float32).tobytes(), np.uint8)
-            rounded.add(tensor.buffer)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    flatbuffer_utils.write_model(model, str(destination))
-    return destination
 
 
 def check_fp16_file(fp16_file: Path, fp32_file: Path, bindings: tuple[list[TensorBinding], list[TensorBinding]],
                     samples: list[Sample], expected: Outputs, tolerances: Tolerances, work: Path) -> ParityEntry:
     """The fp16 file's parity entry: against ``fp32_file`` with half-precision constants (written in
     ``work``), its precision loss against ``expected`` beside it. Both files share ``bindings``."""
-    reference_file = half_weights_copy(fp32_file, work / "model_float32_half_weights.tflite")
+    reference_file = with_half_precision_constants(fp32_file, work / "model_float32_half_weights.tflite")
     with TfliteRunner(fp16_file, *bindings) as runner, TfliteRunner(reference_file, *bindings) as reference:
         return check_half_precision(runner, reference, samples, expected, tolerances)

@@ -5,6 +5,8 @@ backend's names and layout. Heavy libraries are imported when a runner is create
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from torch2tf.errors import ArtifactLoadError, ArtifactRunError, InputSpecError
 from torch2tf.model_source import run_forward
 from torch2tf.native_logs import filtered_native_stderr, import_tensorflow, make_interpreter
 from torch2tf.specs import SIGNATURE_KEY, SignaturePlan, TensorBinding
-from torch2tf.validate.tflite_ops import read_tflite_ops
+from torch2tf.tflite.inventory import read_tflite_ops
 
 
 class Runner:
@@ -24,6 +26,9 @@ class Runner:
     name = "runner"
     input_names: list[str] = []
     lingers = False  # keeps the cores busy for a while after a call returns (bench times it apart)
+
+    def __init__(self) -> None:
+        self.timings: list[float] = []  # seconds of each timed call (``timed``; a served runner: each request)
 
     def __enter__(self) -> Runner:
         return self
@@ -48,11 +53,22 @@ class Runner:
         ``bench`` times. This base: the plain ``infer``."""
         return lambda: self.infer(feeds)
 
+    def timed(self, feeds: dict[str, np.ndarray]) -> Callable[[], None]:
+        """``prepare(feeds)`` as a call that records its own seconds in ``timings``."""
+        call = self.prepare(feeds)
+
+        def run() -> None:
+            start = time.perf_counter()
+            call()
+            self.timings.append(time.perf_counter() - start)
+        return run
+
 
 class TorchRunner(Runner):
     name = "torch"
 
     def __init__(self, module: Any, binding: CallBinding, input_names: list[str], output_names: list[str]) -> None:
+        super().__init__()
         self.module = module
         self.binding = binding
         self.input_names = input_names
@@ -67,6 +83,7 @@ class OrtRunner(Runner):
 
     def __init__(self, onnx_path: Path, threads: int = 0, profile_prefix: Path | None = None) -> None:
         """``profile_prefix``: onnxruntime's profiler on; ``session.end_profiling()`` writes its JSON there."""
+        super().__init__()
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -99,6 +116,7 @@ class SavedModelRunner(Runner):
     def __init__(self, saved_model_dir: Path, plan: SignaturePlan | None = None) -> None:
         """With a ``plan``: feeds by PyTorch name (sent under the signature's keys); with layout nhwc,
         feeds and results are moved to/from channel-last."""
+        super().__init__()
         tf = import_tensorflow()
 
         self._nhwc = plan.layout == "nhwc" if plan else False
@@ -152,6 +170,7 @@ class TfliteRunner(Runner):
     def __init__(self, path: Path, inputs: list[TensorBinding], outputs: list[TensorBinding],
                  threads: int = 2, inspect: bool = False) -> None:
         """``inspect``: every intermediate tensor stays readable after a run (no XNNPACK; see make_interpreter)."""
+        super().__init__()
         try:
             self.interpreter = make_interpreter(str(path), threads, inspect=inspect)
         except Exception as exc:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from torch2tf.errors import ArtifactLoadError
-from torch2tf.validate.tflite_ops import read_tflite_ops
+from torch2tf.tflite.inventory import read_tflite_ops
 
 
 @pytest.mark.slow

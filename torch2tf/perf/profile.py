@@ -23,9 +23,9 @@ from torch2tf.artifacts import manifest_vocab, measured_stamp, read_manifest
 from torch2tf.errors import ArtifactRunError, UsageError
 from torch2tf.inputs import make_inputs
 from torch2tf.native_logs import filtered_native_stderr, make_interpreter
+from torch2tf.perf.bench import WARMUP, tflite_vs_onnxruntime
+from torch2tf.perf.op_models import OpModel, op_models
 from torch2tf.records import OpTime, Profile, RuntimeProfile, XnnpackUse, read_report
-from torch2tf.validate.bench import WARMUP, tflite_vs_onnxruntime
-from torch2tf.validate.op_models import OpModel, op_models
 from torch2tf.validate.report import update_report
 from torch2tf.validate.runners import OrtRunner, TfliteRunner
 

@@ -10,11 +10,15 @@ convolution after it), so alone the operator would look dearer than it is inside
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+from torch2tf.errors import ArtifactLoadError
+from torch2tf.tflite.cut import cut_model
+from torch2tf.tflite.flatbuffer import read_model
+from torch2tf.tflite.opcodes import code_name
+
+DESCRIPTION = b"cut out by torch2tf bench --profile"
 
 # Operators that call other subgraphs or keep state between runs cannot be cut out alone.
 NOT_ALONE = {"WHILE", "IF", "CALL_ONCE", "CALL", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE",
@@ -36,19 +40,16 @@ class OpModel:
 def op_models(path: Path, shapes: dict[int, list[int]]) -> list[OpModel]:
     """Every operator of subgraph 0 as a one-operator model; ``shapes`` holds each tensor's concrete shape
     in a full run (tensor index → shape)."""
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.read_model(str(path))
+    model = read_model(path, ArtifactLoadError, "cut out its operators")
     subgraph = model.subgraphs[0]
-    names = [flatbuffer_utils.opcode_to_name(model, i) or "CUSTOM" for i in range(len(model.operatorCodes))]
     result = []
     for index, op in enumerate(subgraph.operators):
-        op_type = _op_type(model, op, names)
+        op_type = code_name(model.operatorCodes[op.opcodeIndex])
         why_not = _why_not_alone(model, subgraph, op, op_type)
         if why_not:
             result.append(OpModel(index, op_type, None, [], why_not))
             continue
-        content, feeds = _cut(model, subgraph, [op], shapes, flatbuffer_utils)
+        content, feeds = cut_model(model, subgraph, [op], shapes, DESCRIPTION)
         result.append(OpModel(index, op_type, content, feeds))
     readers: dict[int, list[int]] = {}
     for k, op in enumerate(subgraph.operators):
@@ -59,8 +60,8 @@ def op_models(path: Path, shapes: dict[int, list[int]]) -> list[OpModel]:
         consumer = _sole_consumer(op, readers, graph_outputs, result)
         if op_model.content and consumer is not None:
             op_model.consumer = consumer
-            op_model.pair, op_model.pair_inputs = _cut(model, subgraph, [op, subgraph.operators[consumer]], shapes,
-                                                      flatbuffer_utils)
+            op_model.pair, op_model.pair_inputs = cut_model(model, subgraph, [op, subgraph.operators[consumer]],
+                                                           shapes, DESCRIPTION)
     return result
 
 
@@ -70,13 +71,6 @@ def _sole_consumer(op, readers: dict[int, list[int]], graph_outputs: set[int], c
         return None
     found = readers.get(int(op.outputs[0]), [])
     return found[0] if len(found) == 1 and cut[found[0]].content else None
-
-
-def _op_type(model, op, names: list[str]) -> str:
-    code = model.operatorCodes[op.opcodeIndex]
-    if code.customCode:
-        return code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
-    return names[op.opcodeIndex]
 
 
 def _why_not_alone(model, subgraph, op, op_type: str) -> str:
@@ -89,49 +83,3 @@ def _why_not_alone(model, subgraph, op, op_type: str) -> str:
     if model.operatorCodes[op.opcodeIndex].customCode:
         return "custom operator"
     return ""
-
-
-def _constant(model, tensor) -> bool:
-    buffer = model.buffers[tensor.buffer] if tensor.buffer < len(model.buffers) else None
-    return buffer is not None and (buffer.data is not None and len(buffer.data) > 0 or bool(buffer.offset))
-
-
-def _cut(model, subgraph, ops: list, shapes: dict[int, list[int]], flatbuffer_utils) -> tuple[bytes, list[int]]:
-    """A model of ``ops`` (in order) alone: their constants kept, every other input fed, the last op's
-    outputs returned. Returns the flatbuffer and the full model's tensor indices to feed, in order."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    produced = {o for op in ops for o in op.outputs}
-    tensors, buffers, remap, feeds = [], [schema.BufferT()], {}, []
-
-    def take(index: int) -> int:
-        if index < 0:
-            return index
-        if index not in remap:
-            tensor = copy.copy(subgraph.tensors[index])
-            if _constant(model, tensor):
-                buffers.append(model.buffers[tensor.buffer])
-                tensor.buffer = len(buffers) - 1
-            else:
-                tensor.buffer = 0
-                tensor.shape = np.array(shapes.get(index, tensor.shape), dtype=np.int32)
-                tensor.shapeSignature = None
-                if index not in produced:
-                    feeds.append(index)
-            remap[index] = len(tensors)
-            tensors.append(tensor)
-        return remap[index]
-
-    new_ops = []
-    for op in ops:
-        new_op = copy.copy(op)
-        new_op.inputs = [take(i) for i in op.inputs]
-        new_op.outputs = [take(i) for i in op.outputs]
-        new_ops.append(new_op)
-    cut = schema.SubGraphT()
-    cut.tensors, cut.operators, cut.name = tensors, new_ops, b"cut"
-    cut.inputs, cut.outputs = [remap[i] for i in feeds], list(new_ops[-1].outputs)
-    alone = schema.ModelT()
-    alone.version, alone.operatorCodes, alone.buffers = model.version, model.operatorCodes, buffers
-    alone.subgraphs, alone.description = [cut], b"cut out by torch2tf bench --profile"
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(alone)), feeds

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from torch2tf.errors import ArtifactLoadError
 from torch2tf.records import TfliteSummary
+from torch2tf.tflite.flatbuffer import read_view
+from torch2tf.tflite.opcodes import code_name, custom_code
 
 
 @dataclass
@@ -32,20 +34,10 @@ class TfliteOps:
 
 
 def read_tflite_ops(path: Path) -> TfliteOps:
-    from ai_edge_litert import schema_py_generated as schema
-
-    data = Path(path).read_bytes()
-    if data[4:8] != b"TFL3":  # the TFLite schema's flatbuffer file identifier
-        raise ArtifactLoadError(f"{path} is not a readable TFLite flatbuffer (no TFL3 identifier)")
+    """Every operator of every subgraph, counted by name; Flex and other custom codes listed."""
+    model = read_view(path, ArtifactLoadError)
     try:
-        model = schema.Model.GetRootAs(data, 0)
-        names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-        codes = []
-        for i in range(model.OperatorCodesLength()):
-            code = model.OperatorCodes(i)
-            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-            custom = code.CustomCode()
-            codes.append(custom.decode() if custom else names.get(builtin, f"BUILTIN_{builtin}"))
+        codes = [code_name(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
         ops = TfliteOps()
         for s in range(model.SubgraphsLength()):
             subgraph = model.Subgraphs(s)
@@ -54,7 +46,7 @@ def read_tflite_ops(path: Path) -> TfliteOps:
     except Exception as exc:  # a truncated or foreign file raises from deep inside flatbuffers
         raise ArtifactLoadError(f"{path} is not a readable TFLite flatbuffer: {exc}") from exc
     for i in range(model.OperatorCodesLength()):
-        custom = model.OperatorCodes(i).CustomCode()
+        custom = custom_code(model.OperatorCodes(i))
         if custom:
-            (ops.flex if custom.decode().startswith("Flex") else ops.custom).append(custom.decode())
+            (ops.flex if custom.startswith("Flex") else ops.custom).append(custom)
     return ops

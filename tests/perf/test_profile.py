@@ -10,8 +10,8 @@ import pytest
 
 from torch2tf.cli import main
 from torch2tf.native_logs import import_tensorflow, make_interpreter
-from torch2tf.validate.op_models import op_models
-from torch2tf.validate.profile import _time_cut
+from torch2tf.perf.op_models import op_models
+from torch2tf.perf.profile import _time_cut
 
 pytestmark = pytest.mark.slow
 

@@ -117,25 +117,24 @@ def _time_runners(runners: dict, feeds: dict[str, np.ndarray], rounds: int) -> d
     its own layout and dtypes, made before timing (``Runner.prepare``). Runtimes that linger (TensorFlow
     keeps the cores busy for a while after a SavedModel call: the U-Net example's TFLite file measured
     1.0 ms before and up to 3 ms just after) are timed after the others, among themselves."""
-    timings: dict[str, list[float]] = {}
     first = {name: r for name, (r, _) in runners.items() if not r.lingers}
     for group in (first, {name: r for name, (r, _) in runners.items() if r.lingers}):
-        calls = {name: runner.prepare(feeds) for name, runner in group.items()}
-        for call in calls.values():
+        calls = {name: (runner.prepare(feeds), runner.timed(feeds)) for name, runner in group.items()}
+        for call, _ in calls.values():
             for _ in range(WARMUP):
                 call()
+        for runner in group.values():
+            runner.timings.clear()
         done = 0
         while calls and done < rounds:
             block = min(BLOCK, rounds - done)
-            for name, call in calls.items():
+            for untimed, timed in calls.values():
                 time.sleep(PAUSE)
-                _warm(call)
+                _warm(untimed)
                 for _ in range(block):
-                    start = time.perf_counter()
-                    call()
-                    timings.setdefault(name, []).append(time.perf_counter() - start)
+                    timed()
             done += block
-    return {name: timings[name] for name in runners}
+    return {name: list(runner.timings) for name, (runner, _) in runners.items()}
 
 
 def _warm(call) -> None:
