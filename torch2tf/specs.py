@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch2tf.errors import ExportError, InputSpecError
+from torch2tf.errors import ExportError, InputSpecError, UsageError
 
 SIGNATURE_KEY = "serving_default"  # the signature TF Serving calls, in the SavedModel and the .tflite files
 DTYPES = ("float32", "float16", "int64", "int32", "bool")
@@ -22,6 +22,23 @@ MAX_ROW_ELEMENTS = 2 ** 28  # per input and batch row: 1 GiB of float32, far bey
 DYNAMIC_TOKENS = ("N", "batch")
 _ONNX_TO_NUMPY = {1: "float32", 10: "float16", 7: "int64", 6: "int32", 9: "bool", 11: "float64",
                   2: "uint8", 3: "int8"}
+
+
+LAYOUTS = ("nchw", "nhwc")
+
+
+@dataclass(frozen=True)
+class Layouts:
+    """Where image tensors are channel-first or channel-last, at each end: the SavedModel's serving
+    signature (PyTorch's nchw by default) and the .tflite signatures (mobile-native nhwc by default)."""
+
+    saved_model: str = "nchw"
+    tflite: str = "nhwc"
+
+    def __post_init__(self) -> None:
+        for option, value in (("--layout", self.saved_model), ("--tflite-layout", self.tflite)):
+            if value not in LAYOUTS:
+                raise UsageError(f"{option} must be nchw or nhwc, not {value!r}")
 
 
 @dataclass(frozen=True)

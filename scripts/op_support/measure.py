@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from scripts.op_support.batch import run_onnx2tf_many
 from scripts.op_support.cases import OpCase, build_case
-from torch2tf.convert.onnx_to_tf import Onnx2TfRequest, run_onnx2tf_many
+from torch2tf.convert.onnx_to_tf import Onnx2TfRequest
 from torch2tf.convert.op_support import STATUSES
 from torch2tf.convert.rewrites import apply_rewrites
 from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw

@@ -6,8 +6,8 @@ import onnx
 import onnxruntime as ort
 
 from tests.foreign.models import caffe2_squeezenet_style, legacy_softmax_over_map
-from torch2tf.convert.rewrites.legacy_softmax import spell_out_legacy_softmax
-from torch2tf.convert.rewrites.names import rename_for_tensorflow
+from torch2tf.convert.rewrites.fixes.legacy_softmax import spell_out_legacy_softmax
+from torch2tf.convert.rewrites.fixes.names import rename_for_tensorflow
 from torch2tf.specs import signature_keys
 
 
@@ -60,7 +60,7 @@ def _pool_model(kernel: int, ceil_mode: int, spatial: int, pads=(0, 0, 0, 0)) ->
 
 
 def test_whole_input_average_pool_becomes_global(rng):
-    from torch2tf.convert.rewrites.global_pool import globalize_whole_input_pools
+    from torch2tf.convert.rewrites.speed.global_pool import globalize_whole_input_pools
 
     feeds = {"x": rng.standard_normal((2, 6, 3, 3)).astype(np.float32)}
     model = _pool_model(kernel=320, ceil_mode=1, spatial=3)  # EfficientNet's pooler: a kernel far past the map

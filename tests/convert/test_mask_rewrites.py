@@ -6,8 +6,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from torch2tf.convert.rewrites.bool_expand import expand_bools_as_int
-from torch2tf.convert.rewrites.index_grid import flatten_index_grids
+from torch2tf.convert.rewrites.fixes.bool_expand import expand_bools_as_int
+from torch2tf.convert.rewrites.fixes.index_grid import flatten_index_grids
 
 # padding_mask[batch_idx, kv_idx] as transformers >= 5 writes it and torch.onnx exports it (after onnxsim):
 # a Range over the batch and a constant arange over the keys, expanded to their broadcast and stacked.
@@ -131,7 +131,7 @@ g (float[N, 4, 3] patches) => (float[N, 5, 3] y) <
 
 
 def test_concat_with_broadcast_constants_becomes_pad_and_add(rng):
-    from torch2tf.convert.rewrites.broadcast_concat import pad_broadcast_concats
+    from torch2tf.convert.rewrites.fixes.broadcast_concat import pad_broadcast_concats
 
     model = onnx.parser.parse_model(CLS_TOKEN)
     feeds = [{"patches": rng.standard_normal((b, 4, 3)).astype(np.float32)} for b in (1, 3)]
@@ -160,7 +160,7 @@ g (float[N, 2, 4, 4] scores) => (float[N, 2, 4, 4] y) <
 
 
 def test_expand_that_a_later_broadcast_makes_is_removed(rng):
-    from torch2tf.convert.rewrites.expand_elision import elide_broadcast_expands
+    from torch2tf.convert.rewrites.fixes.expand_elision import elide_broadcast_expands
 
     model = onnx.parser.parse_model(UNUSED_BROADCAST)
     feeds = [{"scores": rng.standard_normal((b, 2, 4, 4)).astype(np.float32)} for b in (1, 3)]
@@ -172,7 +172,7 @@ def test_expand_that_a_later_broadcast_makes_is_removed(rng):
 
 
 def test_expand_whose_shape_a_consumer_needs_stays():
-    from torch2tf.convert.rewrites.expand_elision import elide_broadcast_expands
+    from torch2tf.convert.rewrites.fixes.expand_elision import elide_broadcast_expands
 
     model = onnx.parser.parse_model(UNUSED_BROADCAST.replace("y = Add (scores, bias)", "y = Identity (bias)")
                                     .replace("float[N, 2, 4, 4] y", "float[N, 1, 4, 4] y"))

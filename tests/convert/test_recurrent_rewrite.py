@@ -8,9 +8,9 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from torch2tf.convert.rewrites import recurrent
-from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
-from torch2tf.convert.rewrites.recurrent import MAX_STEPS, unroll_recurrent
+from torch2tf.convert.rewrites.fixes.lstm_initial_states import add_lstm_initial_states
+from torch2tf.convert.rewrites.speed import recurrent
+from torch2tf.convert.rewrites.speed.recurrent import MAX_STEPS, unroll_recurrent
 
 STEPS, FEATURES, HIDDEN = 5, 3, 4
 

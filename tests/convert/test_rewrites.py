@@ -7,8 +7,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from torch2tf.convert.rewrites.gelu import fuse_gelu
-from torch2tf.convert.rewrites.lstm_initial_states import add_lstm_initial_states
+from torch2tf.convert.rewrites.fixes.gelu import fuse_gelu
+from torch2tf.convert.rewrites.fixes.lstm_initial_states import add_lstm_initial_states
 
 
 def _run(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:

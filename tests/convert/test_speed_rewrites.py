@@ -6,8 +6,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from torch2tf.convert.rewrites.hard_activations import spell_out_hard_activations
-from torch2tf.convert.rewrites.nonnegative_pool import zero_pad_nonnegative_pools
+from torch2tf.convert.rewrites.speed.hard_activations import spell_out_hard_activations
+from torch2tf.convert.rewrites.speed.nonnegative_pool import zero_pad_nonnegative_pools
 
 
 def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -81,7 +81,7 @@ def test_hard_activations_spelled_out_compute_the_same(rng):
 
 
 def test_float_files_spell_out_hard_sigmoids_only():
-    from torch2tf.convert.rewrites.hard_activations import spell_out_hard_sigmoids
+    from torch2tf.convert.rewrites.speed.hard_activations import spell_out_hard_sigmoids
 
     model = onnx.parser.parse_model('''
         <ir_version: 8, opset_import: ["" : 17]>
@@ -108,7 +108,7 @@ def _group_norm_graph(groups: int, scale: str, bias: str) -> onnx.ModelProto:
 
 
 def test_group_norm_kept_four_d_computes_the_same(rng):
-    from torch2tf.convert.rewrites.group_norm import flatten_group_norms
+    from torch2tf.convert.rewrites.speed.group_norm import flatten_group_norms
 
     x = (rng.standard_normal((2, 6, 5, 7)) * 3 + 1).astype(np.float32)
     for groups, scale, bias in ((3, "1.0, 1.0, 1.0", "0.0, 0.0, 0.0"), (2, "0.5, 2.0", "0.1, -0.3"),
@@ -123,7 +123,7 @@ def test_group_norm_kept_four_d_computes_the_same(rng):
 
 
 def test_instance_norm_of_other_shapes_left_alone():
-    from torch2tf.convert.rewrites.group_norm import flatten_group_norms
+    from torch2tf.convert.rewrites.speed.group_norm import flatten_group_norms
 
     plain = onnx.parser.parse_model('''
         <ir_version: 8, opset_import: ["" : 18]>
@@ -138,7 +138,7 @@ def test_instance_norm_of_other_shapes_left_alone():
 def test_large_depthwise_tiles_compute_the_same(rng):
     from onnx import TensorProto, helper, numpy_helper
 
-    from torch2tf.convert.rewrites.large_depthwise import tile_large_depthwise
+    from torch2tf.convert.rewrites.speed.large_depthwise import tile_large_depthwise
 
     cases = (((7, 7), [3, 3, 3, 3], True), ((9, 6), [4, 1, 4, 4], False), ((5, 5), [2, 2, 2, 2], True))
     for kernel, pads, bias in cases:
@@ -167,7 +167,7 @@ def test_large_depthwise_tiles_compute_the_same(rng):
 
 
 def test_scalar_muls_fold_into_the_convolution_and_gemm_downstream(rng):
-    from torch2tf.convert.rewrites.scale_folding import fold_scalar_muls
+    from torch2tf.convert.rewrites.int8.scale_folding import fold_scalar_muls
 
     model = onnx.parser.parse_model('''
         <ir_version: 8, opset_import: ["" : 17]>
@@ -200,7 +200,7 @@ def test_scalar_muls_fold_into_the_convolution_and_gemm_downstream(rng):
 
 
 def test_scalar_muls_stay_where_a_path_is_not_linear_in_them():
-    from torch2tf.convert.rewrites.scale_folding import fold_scalar_muls
+    from torch2tf.convert.rewrites.int8.scale_folding import fold_scalar_muls
 
     cases = ["m = Mul(x, c)\n a = Add(m, x)\n y = Conv(a, w)",  # Add: the other side is not scaled
              "m = Mul(x, n)\n a = Relu(m)\n y = Conv(a, w)",  # negative scale: Relu does not commute
@@ -237,7 +237,7 @@ def _strided_conv(channels: int, size: int, kernel: tuple[int, int], stride: int
 
 
 def test_strided_convolutions_over_few_channels_fold_into_space_to_depth(rng):
-    from torch2tf.convert.rewrites.space_to_depth import fold_strided_stems
+    from torch2tf.convert.rewrites.int8.space_to_depth import fold_strided_stems
 
     cases = [(3, 32, (7, 7), 2, [3, 3, 3, 3]),  # a ResNet stem
              (3, 16, (3, 3), 2, [1, 1, 1, 1]),  # a MobileNet stem
@@ -259,7 +259,7 @@ def test_strided_convolutions_over_few_channels_fold_into_space_to_depth(rng):
 
 
 def test_convolutions_space_to_depth_would_not_help_stay():
-    from torch2tf.convert.rewrites.space_to_depth import fold_strided_stems
+    from torch2tf.convert.rewrites.int8.space_to_depth import fold_strided_stems
 
     rng = np.random.default_rng(0)
     cases = [(8, 16, (3, 3), 2, [1, 1, 1, 1]),  # 32 channels a block: no longer few

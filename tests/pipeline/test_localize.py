@@ -32,7 +32,7 @@ def build():
 '''
 
 
-def perturb_second_conv(model) -> str:
+def perturb_second_conv(model, index=None) -> str:
     """Stands in for an onnx2tf bug: the second Conv's weights change on the way to TensorFlow."""
     from onnx import numpy_helper
 
@@ -45,10 +45,12 @@ def perturb_second_conv(model) -> str:
 
 
 def test_broken_conversion_is_caught_and_localized(tmp_path, monkeypatch, cli_runner):
-    import torch2tf.convert.rewrites as rewrites
+    from torch2tf.convert.rewrites import registry
 
     (tmp_path / "deep.py").write_text(DEEP_MODEL)
-    monkeypatch.setattr(rewrites, "REWRITES", (*rewrites.REWRITES, perturb_second_conv))
+    declared = registry.registered()
+    perturb = registry.Rewrite("perturb_second_conv", registry.FIX, perturb_second_conv)
+    monkeypatch.setattr(registry, "registered", lambda: (*declared, perturb))
     out = tmp_path / "out"
     result = cli_runner.invoke(main, ["convert", f"{tmp_path / 'deep.py'}:build", "-i", "image:Nx3x16x16",
                                       "-o", str(out), "-q"])

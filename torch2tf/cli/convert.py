@@ -36,6 +36,7 @@ from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.convert import run_check, run_convert
 from torch2tf.pipeline.options import ConvertOptions
 from torch2tf.records import dumps
+from torch2tf.specs import Layouts
 
 
 @click.command(context_settings=COMMAND_SETTINGS)
@@ -103,7 +104,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, tflite_layo
     """
     check_writable(junit, markdown)
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data, force=force,
-                             opset=opset, layout=layout, tflite_layout=tflite_layout, seed=seed, work_dir=work_dir,
+                             opset=opset, layouts=Layouts(layout, tflite_layout), seed=seed, work_dir=work_dir,
                              tolerances=list(tolerances), strict=strict,
                              localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
                              op_check=not no_op_check, strategy=strategy, tune=tune, quantize=quantize,

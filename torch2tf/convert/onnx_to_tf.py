@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from torch2tf.cache import Cache, file_digest, onnx_digest
-from torch2tf.convert.children import ANSI, WAIT_FLAG, run_onnx2tf_child, summarize_log, yield_to_parent
+from torch2tf.convert.children import WAIT_FLAG, run_onnx2tf_child, summarize_log, yield_to_parent
 from torch2tf.convert.onnx2tf_samples import SAMPLES_RULE, validation_inputs
 from torch2tf.errors import ConversionError
 from torch2tf.native_logs import exit_past_teardown
@@ -100,48 +100,6 @@ def _request_identity(request: Onnx2TfRequest) -> dict:
     identity["calibration"] = {name: file_digest(Path(path)) for name, path in request.calibration.items()}
     identity["samples"] = SAMPLES_RULE  # made from the seed and shapes above, by a rule that can change
     return identity
-
-
-def run_onnx2tf_many(requests: list[Onnx2TfRequest], work_dir: Path,
-                     timeout_s: int = DEFAULT_TIMEOUT_S) -> list[str | None]:
-    """Run many small conversions in few child processes (TensorFlow is imported once per child).
-
-    Returns, per request, None on success or the reason it failed. A child that dies mid-batch
-    fails the job it was on; the rest go to a new child.
-    """
-    work_dir = work_dir.resolve()
-    work_dir.mkdir(parents=True, exist_ok=True)
-    results: list[str | None] = [None] * len(requests)
-    pending = list(range(len(requests)))
-    round_ = 0
-    while pending:
-        round_ += 1
-        log_path = work_dir / f"batch-{round_}.log"
-        request_path = work_dir / f"batch-{round_}.json"
-        request_path.write_text(json.dumps([asdict(requests[i]) for i in pending]))
-        run_onnx2tf_child(request_path, log_path, timeout_s)
-        done: dict[int, str | None] = {}
-        started = None
-        for line in ANSI.sub("", log_path.read_text(errors="replace")).splitlines():
-            if line.startswith("TORCH2TF-JOB-START "):
-                started = int(line.split()[1])
-            elif line.startswith("TORCH2TF-JOB-OK "):
-                done[int(line.split()[1])] = None
-            elif line.startswith("TORCH2TF-FAILURE:") and started is not None:
-                done[started] = line.split(":", 1)[1].strip()
-        for position, index in enumerate(pending):
-            if position in done:
-                results[index] = done[position]
-        if started is None:  # the child died before its first job: nothing more will come of retrying
-            reason = f"onnx2tf child failed to start: {summarize_log(log_path)}"
-            for index in pending:
-                results[index] = reason
-            return results
-        if started not in done:  # the child died on this job
-            results[pending[started]] = "onnx2tf crashed or timed out"
-            done[started] = "crashed"
-        pending = [index for position, index in enumerate(pending) if position not in done]
-    return results
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from torch2tf.convert.onnx_to_tf import Onnx2TfRequest, copy_onnx
 from torch2tf.convert.rewrites import apply_rewrites
 from torch2tf.convert.simplify import simplify_in_place
 from torch2tf.errors import ConversionError
+from torch2tf.records import RewriteNote
 from torch2tf.specs import TensorSpec
 
 RECURRENT_OPS = {"LSTM", "GRU", "RNN"}
@@ -87,7 +88,7 @@ def kept_layout_inputs(strategy: Strategy, specs: list[TensorSpec]) -> list[str]
 
 
 def prepare_onnx2tf_input(onnx_path: Path, directory: Path, strategy: Strategy,
-                          specs: list[TensorSpec], cache: Cache | None = None) -> tuple[Path, list[str]]:
+                          specs: list[TensorSpec], cache: Cache | None = None) -> tuple[Path, list[RewriteNote]]:
     """The exact graph onnx2tf gets for ``strategy``: a copy, onnxsim'd if asked, then rewritten."""
     source = copy_onnx(onnx_path, directory)
     static = {s.name: [1 if d is None else d for d in s.shape] for s in specs} if strategy.static_batch else None
@@ -101,10 +102,10 @@ class PreparedGraphs:
 
     def __init__(self, cache: Cache | None = None) -> None:
         self.cache = cache or Cache(None)
-        self._done: dict[tuple[str, bool, bool], tuple[Path, list[str]] | ConversionError] = {}
+        self._done: dict[tuple[str, bool, bool], tuple[Path, list[RewriteNote]] | ConversionError] = {}
 
     def prepare(self, onnx_path: Path, directory: Path, strategy: Strategy,
-                specs: list[TensorSpec]) -> tuple[Path, list[str]]:
+                specs: list[TensorSpec]) -> tuple[Path, list[RewriteNote]]:
         key = (str(onnx_path), strategy.use_onnxsim, strategy.static_batch)
         if key not in self._done:
             try:

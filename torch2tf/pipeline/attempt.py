@@ -16,14 +16,13 @@ from torch2tf.cache import directory_digest
 from torch2tf.convert.onnx_to_tf import run_onnx2tf
 from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
 from torch2tf.convert.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request
-from torch2tf.convert.tflite_pads import widen_narrow_pads
-from torch2tf.convert.tflite_signature import sign_tflite
-from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
+from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError, InternalError
 from torch2tf.inputs import Sample
 from torch2tf.native_logs import import_tensorflow
-from torch2tf.pipeline.bindings import bind_outputs, bind_tflite_outputs
-from torch2tf.records import ConversionAttempt, ParityEntry
-from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
+from torch2tf.pipeline.bindings import bind_outputs
+from torch2tf.pipeline.finish import FinishedTflite, FinishRequest, finish_tflite
+from torch2tf.records import ConversionAttempt, ParityEntry, RewriteNote
+from torch2tf.specs import Layouts, SignaturePlan, TensorSpec
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.half_weights import check_fp16_file
 from torch2tf.validate.parity import FP32_TARGETS, HALF_TARGET, Outputs, check_target, failed_target, summarize_failures
@@ -54,12 +53,11 @@ class AttemptContext:
     specs: list[TensorSpec]
     output_specs: list[TensorSpec]
     samples: list[Sample]
-    layout: str
+    layouts: Layouts
     seed: int
     work_dir: Path
     tolerances: Tolerances
     prepared: PreparedGraphs  # onnxsim + rewrites, once per export and preparation
-    tflite_layout: str = "nhwc"
 
 
 @dataclass
@@ -71,11 +69,10 @@ class Attempt:
     reason: str = ""
     seconds: float = 0.0
     plan: SignaturePlan | None = None
-    tflite_inputs: list[TensorBinding] = field(default_factory=list)  # the signed .tflite files' ends
-    tflite_layout: str = "nhwc"
-    tflite_outputs: list[TensorBinding] = field(default_factory=list)
+    tflite: FinishedTflite | None = None  # the finished fp32 file (the fp16 one has the same ends)
+    tflite_error: str = ""  # why the .tflite files could not be finished (their targets fail with it)
     parity: list[ParityEntry] = field(default_factory=list)
-    rewrites: list[str] = field(default_factory=list)
+    rewrites: list[RewriteNote] = field(default_factory=list)
     parity_seconds: float = 0.0
     tflite_ms: float | None = None  # its TFLite fp32 file's median latency, when --tune timed it
 
@@ -124,11 +121,14 @@ def try_strategy(candidate: Candidate, strategy: Strategy, ctx: AttemptContext) 
     start = time.perf_counter()
     try:
         _convert(attempt, ctx)
+        _finish_tflite_files(attempt, ctx)
         parity_start = time.perf_counter()
         attempt.parity = _check_artifacts(attempt, ctx)
         attempt.parity_seconds = time.perf_counter() - parity_start
     except (ConversionError, ArtifactLoadError) as exc:
         attempt.reason = exc.message
+    except InternalError:
+        raise  # a bug of ours is never a rung that failed: it stops the run, with its traceback
     except Exception as exc:  # TF/LiteRT raise their own types on graphs onnx2tf mis-built: next rung
         attempt.reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
     attempt.seconds = time.perf_counter() - start
@@ -154,7 +154,7 @@ def _convert(attempt: Attempt, ctx: AttemptContext) -> None:
     first = ctx.samples[0]
     raw_outputs = run_raw(raw, inputs, first.feeds, raw_batch)
     outputs = bind_outputs(ctx.output_specs, raw_outputs, attempt.candidate.expected[first.name])
-    plan = SignaturePlan(inputs, outputs, raw_batch, ctx.layout)
+    plan = SignaturePlan(inputs, outputs, raw_batch, ctx.layouts.saved_model)
     _serving_saved_model(raw, result.saved_model_dir, attempt.saved_model_dir, plan, ctx)
     attempt.plan = plan
 
@@ -174,24 +174,29 @@ def _serving_saved_model(raw, raw_dir: Path, out_dir: Path, plan: SignaturePlan,
         cache.store("serving", key, sorted(out_dir.iterdir()))
 
 
+def _finish_tflite_files(attempt: Attempt, ctx: AttemptContext) -> None:
+    """Both .tflite files finished (the one step the quantized files take too); a failure is recorded
+    for their parity targets, the SavedModel still checked."""
+    request = FinishRequest(attempt.plan.inputs, ctx.output_specs, ctx.samples[0], attempt.candidate.expected,
+                            ctx.layouts.tflite)
+    try:
+        fp32 = finish_tflite(attempt.tflite_path("float32"), request)
+        # both files have the same tensors: the fp32 file's binding signs the fp16 one
+        fp16 = finish_tflite(attempt.tflite_path("float16"), request, outputs=fp32.raw_outputs)
+    except (ConversionError, ArtifactLoadError, ArtifactRunError) as exc:
+        attempt.tflite_error = exc.message
+        return
+    attempt.tflite = fp32
+    attempt.rewrites += [note for note in fp32.rewrites + fp16.rewrites if note not in attempt.rewrites]
+
+
 def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[ParityEntry]:
     """Parity of the SavedModel and both TFLite files; a file TFLite cannot run fails its target."""
-    expected = attempt.candidate.expected
     with SavedModelRunner(attempt.saved_model_dir, attempt.plan) as runner:
-        entries = [check_target("saved_model", runner, ctx.samples, expected, "fp32", ctx.tolerances)]
-    try:
-        for _, precision in TFLITE_PRECISIONS:
-            note = widen_narrow_pads(attempt.tflite_path(precision))
-            if note and note not in attempt.rewrites:
-                attempt.rewrites.append(note)
-        outputs = bind_tflite_outputs(attempt.tflite_path("float32"), attempt.plan.inputs, ctx.output_specs,
-                                      ctx.samples[0], expected)
-        attempt.tflite_layout = ctx.tflite_layout
-        for _, precision in TFLITE_PRECISIONS:  # both files have the same tensors: one binding signs both
-            attempt.tflite_inputs, attempt.tflite_outputs = sign_tflite(
-                attempt.tflite_path(precision), attempt.plan.inputs, outputs, ctx.tflite_layout)
-    except (ConversionError, ArtifactLoadError, ArtifactRunError) as exc:
-        return entries + [failed_target(t, "fp32", ctx.samples, exc.message) for t, _ in TFLITE_PRECISIONS]
+        entries = [check_target("saved_model", runner, ctx.samples, attempt.candidate.expected, "fp32",
+                                ctx.tolerances)]
+    if attempt.tflite is None:
+        return entries + [failed_target(t, "fp32", ctx.samples, attempt.tflite_error) for t, _ in TFLITE_PRECISIONS]
     for target, precision in TFLITE_PRECISIONS:
         try:
             entries.append(_check_tflite(attempt, ctx, target, precision))
@@ -202,7 +207,7 @@ def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[ParityEntry]
 
 def _check_tflite(attempt: Attempt, ctx: AttemptContext, target: str, precision: str) -> ParityEntry:
     """One signed .tflite file; the fp16 one against the fp32 file with its weights rounded to half."""
-    bindings = (attempt.tflite_inputs, attempt.tflite_outputs)
+    bindings = attempt.tflite.bindings
     expected = attempt.candidate.expected
     if target == HALF_TARGET:
         return check_fp16_file(attempt.tflite_path(precision), attempt.tflite_path("float32"), bindings, ctx.samples,

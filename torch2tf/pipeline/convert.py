@@ -48,8 +48,6 @@ class ConvertOutcome:
 
 def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> ConvertOutcome:
     tolerances = _tolerances(options)
-    if options.layout not in ("nchw", "nhwc"):
-        raise UsageError(f"--layout must be nchw or nhwc, not {options.layout!r}")
     if options.tune and options.strategy:
         raise UsageError("--tune compares the strategies and --strategy names one: give one of them")
     model = model_file(options.model)
@@ -83,8 +81,9 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
         tolerances.check_outputs([s.name for s in checked.output_specs])
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    ctx = AttemptContext(loaded.specs, checked.output_specs, loaded.samples, options.layout, options.seed, work,
-                         tolerances, graphs, options.tflite_layout)
+    ctx = AttemptContext(specs=loaded.specs, output_specs=checked.output_specs, samples=loaded.samples,
+                         layouts=options.layouts, seed=options.seed, work_dir=work, tolerances=tolerances,
+                         prepared=graphs)
     rungs = select_strategies(loaded.specs, checked.facts, options.strategy)
     ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, rungs, lambda d, s: log.info("convert", d, s),
                                                options.tune).climb())
@@ -104,7 +103,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     quantized = Quantized()
     if options.quantize is not None:
         quantized = log.run("quantize", lambda: quantize_stage(options.quantize, chosen, loaded, checked.output_specs,
-                                                               work, options.seed, tolerances, options.tflite_layout,
+                                                               work, options.seed, tolerances, options.layouts.tflite,
                                                                cache))
     strict = bool(options.quantize and options.quantize.strict)
     truth = log.run("tflite_ops", lambda: tflite_truth(chosen, quantized, options.tflite_builtins_only))
@@ -119,7 +118,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
                     outputs=tuple(s.to_json() for s in checked.output_specs), stages=tuple(log.stages),
                     operators=operators_json(checked.compatibility) + truth.operators,
                     parity=tuple(parity + quantized.parity), export=_export_record(exported, ladder),
-                    conversion=_conversion_record(ladder, options.layout, truth.summaries),
+                    conversion=_conversion_record(ladder, quantized, options.layouts.saved_model, truth.summaries),
                     localization=localization, notes=tuple(notes), versions=tool_versions(),
                     uninformative=uninformative, strict=options.strict)
     write_report(staging, report)
@@ -134,11 +133,13 @@ def _export_record(exported: stages.Exported, ladder: LadderResult) -> Export:
                    exporter=ladder.chosen.exporter)
 
 
-def _conversion_record(ladder: LadderResult, layout: str, tflite: dict[str, TfliteSummary]) -> Conversion:
+def _conversion_record(ladder: LadderResult, quantized: Quantized, layout: str,
+                       tflite: dict[str, TfliteSummary]) -> Conversion:
     chosen = ladder.chosen
     return Conversion(attempts=tuple(a.record() for a in ladder.attempts), strategy=chosen.strategy.name,
                       exporter=chosen.exporter, raw_batch=chosen.plan.raw_batch, layout=layout,
-                      rewrites=tuple(chosen.rewrites), tflite_layout=chosen.tflite_layout, tflite=tflite)
+                      rewrites=tuple(chosen.rewrites) + tuple(quantized.rewrites), tflite_layout=chosen.tflite.layout,
+                      tflite=tflite)
 
 
 def _parity_summary(parity: list[ParityEntry]) -> str:

@@ -124,7 +124,7 @@ class Ladder:
         """Of the attempts with the fewest failing targets, the first (in rung order) whose TFLite fp32 file
         is within TUNE_MARGIN of the fastest (--tune)."""
         if len(attempts) > 1:
-            timings = time_tflite_files({str(i): (a.tflite_path("float32"), a.tflite_inputs, a.tflite_outputs)
+            timings = time_tflite_files({str(i): (a.tflite_path("float32"), *a.tflite.bindings)
                                          for i, a in enumerate(attempts)}, self.ctx.samples[0].feeds,
                                         TUNE_THREADS, TUNE_ROUNDS)
             for i, attempt in enumerate(attempts):

@@ -9,7 +9,7 @@ from typing import Callable, TypeVar
 from torch2tf.convert.quantize import QuantizeOptions
 from torch2tf.errors import Torch2TFError
 from torch2tf.records import Stage
-from torch2tf.specs import TensorSpec
+from torch2tf.specs import Layouts, TensorSpec
 from torch2tf.stop import raise_if_stopped
 
 DEFAULT_OPSET = 18
@@ -24,8 +24,7 @@ class ConvertOptions:
     input_data: Path | None = None
     force: bool = False
     opset: int = DEFAULT_OPSET
-    layout: str = "nchw"
-    tflite_layout: str = "nhwc"  # image tensors of the .tflite signatures: nhwc (mobile-native) or nchw
+    layouts: Layouts = field(default_factory=Layouts)  # image tensors of the SavedModel and .tflite signatures
     seed: int = 0
     output_names: list[str] | None = None
     work_dir: Path | None = None  # keep intermediate files (every attempt, onnx2tf logs) here

@@ -10,13 +10,11 @@ from pathlib import Path
 
 from torch2tf.cache import Cache
 from torch2tf.convert.quantize import VARIANTS, QuantizeOptions, load_calibration, quantize
-from torch2tf.convert.tflite_pads import widen_narrow_pads
-from torch2tf.convert.tflite_signature import adopt_signature_names, sign_tflite
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.pipeline.attempt import Attempt
-from torch2tf.pipeline.bindings import bind_tflite_outputs
+from torch2tf.pipeline.finish import FinishRequest, finish_tflite
 from torch2tf.pipeline.stages import Loaded
-from torch2tf.records import ParityEntry
+from torch2tf.records import ParityEntry, RewriteNote
 from torch2tf.specs import TensorBinding, TensorSpec
 from torch2tf.validate.compare import Tolerances
 from torch2tf.validate.parity import check_target, failed_target
@@ -30,6 +28,7 @@ class Quantized:
     parity: list[ParityEntry] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # modes whose conversion failed, with why
     notes: list[str] = field(default_factory=list)
+    rewrites: list[RewriteNote] = field(default_factory=list)  # the finishing step's edits of the files
 
     def __str__(self) -> str:
         verdicts = [f"{p.target} {'ok' if p.passed else 'below the int8 preset'}" for p in self.parity]
@@ -68,14 +67,13 @@ def quantize_stage(options: QuantizeOptions, chosen: Attempt, loaded: Loaded, ou
 def _check_variant(target: str, path: Path, chosen: Attempt, loaded: Loaded, output_specs: list[TensorSpec],
                    tolerances: Tolerances, result: Quantized, layout: str) -> ParityEntry:
     expected = chosen.candidate.expected
+    request = FinishRequest(chosen.plan.inputs, output_specs, loaded.samples[0], expected, layout)
     try:
-        note = widen_narrow_pads(path)
-        if note:
-            result.notes.append(f"{target}: {note}")
-        adopt_signature_names(path)  # the TFLite converter's int8 files name their ends serving_default_x:0
-        outputs = bind_tflite_outputs(path, chosen.plan.inputs, output_specs, loaded.samples[0], expected)
-        inputs, result.outputs[target] = sign_tflite(path, chosen.plan.inputs, outputs, layout)
-        with TfliteRunner(path, inputs, result.outputs[target]) as runner:
-            return check_target(target, runner, loaded.samples, expected, "int8", tolerances)
+        finished = finish_tflite(path, request, own_signature=True)
+        with TfliteRunner(path, *finished.bindings) as runner:
+            entry = check_target(target, runner, loaded.samples, expected, "int8", tolerances)
     except (ConversionError, ArtifactLoadError, ArtifactRunError) as exc:
         return failed_target(target, "int8", loaded.samples, exc.message)
+    result.outputs[target] = finished.outputs
+    result.rewrites += [replace(n, detail=f"{target}: {n.detail}") for n in finished.rewrites]
+    return entry

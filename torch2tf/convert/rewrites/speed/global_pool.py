@@ -13,15 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from torch2tf.convert.rewrites.graph import GraphIndex, replace_node
+from torch2tf.convert.rewrites.registry import SPEED, Rewrite
 
 
-def globalize_whole_input_pools(model: Any) -> str:
+def globalize_whole_input_pools(model: Any, index: GraphIndex | None = None) -> str:
     from onnx import helper
 
     pools = [n for n in model.graph.node if n.op_type == "AveragePool"]
     if not pools:
         return ""
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     replaced = 0
     for node in pools:
         if not _covers_whole_input(node, index.shape(node.input[0]), index.shape(node.output[0])):
@@ -46,3 +47,6 @@ def _covers_whole_input(node: Any, in_shape: list | None, out_shape: list | None
             and not any(attrs.get("pads", [])) and all(d == 1 for d in attrs.get("dilations", [1] * len(kernel)))
             and all(s is not None and k >= s for s, k in zip(spatial, kernel))
             and all(d == 1 for d in out_shape[2:]))
+
+
+REWRITES = (Rewrite('global_pool', SPEED, globalize_whole_input_pools),)

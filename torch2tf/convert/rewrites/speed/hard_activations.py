@@ -18,22 +18,23 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
+from torch2tf.convert.rewrites.registry import FULL_INTEGER, INT8, SPEED, Rewrite
 
 
-def spell_out_hard_sigmoids(model: Any) -> str:
+def spell_out_hard_sigmoids(model: Any, index: GraphIndex | None = None) -> str:
     """Every file: RELU_0_TO_1, which HardSigmoid becomes, runs outside XNNPACK in float too."""
-    return spell_out_hard_activations(model, ("HardSigmoid",), label="hard activations")
+    return spell_out_hard_activations(model, ("HardSigmoid",), label="hard activations", index=index)
 
 
 def spell_out_hard_activations(model: Any, op_types: tuple[str, ...] = ("HardSwish", "HardSigmoid"),
-                               label: str = "hard activations (int8)") -> str:
+                               label: str = "hard activations (int8)", index: GraphIndex | None = None) -> str:
     from onnx import helper
 
     nodes = [n for n in model.graph.node if n.op_type in op_types]
     opset = default_opset(model)
     if not nodes or opset < 11:  # Clip takes its bounds as inputs from opset 11
         return ""
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     zero = index.add_constant("t2tf_hard_zero", np.array(0.0, dtype=np.float32))
     six = index.add_constant("t2tf_hard_six", np.array(6.0, dtype=np.float32))
     sixth = index.add_constant("t2tf_hard_sixth", np.array(1.0 / 6.0, dtype=np.float32))
@@ -62,3 +63,9 @@ def spell_out_hard_activations(model: Any, op_types: tuple[str, ...] = ("HardSwi
     counts = {t: sum(1 for n in nodes if n.op_type == t) for t in ("HardSwish", "HardSigmoid")}
     return f"{label}: " + ", ".join(f"{c} {t}" for t, c in counts.items() if c) + \
         " spelled out as Add, Clip(0, 6), Mul"
+
+
+# hard_sigmoids after nonnegative_pool: that one reads a HardSigmoid as a non-negative input
+# hard_activations_int8: HardSwish and HardSigmoid both, on the int8 graph
+REWRITES = (Rewrite('hard_sigmoids', SPEED, spell_out_hard_sigmoids, after=('nonnegative_pool',)),
+            Rewrite('hard_activations_int8', INT8, spell_out_hard_activations, graph=FULL_INTEGER))

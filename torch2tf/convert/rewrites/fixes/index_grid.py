@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, prune_dead_nodes, replace_node
+from torch2tf.convert.rewrites.registry import FIX, Rewrite
 
 
 @dataclass
@@ -32,9 +33,9 @@ class Component:
     source: str = ""  # the tensor before it was expanded to the grid
 
 
-def flatten_index_grids(model: Any) -> str:
+def flatten_index_grids(model: Any, index: GraphIndex | None = None) -> str:
     graph = model.graph
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     changed = 0
     for node in [n for n in graph.node if n.op_type == "GatherND"]:
         if _attr(node, "batch_dims", 0) != 0:
@@ -209,3 +210,6 @@ def _grid_of_components(index: GraphIndex, shape: str | list[int], components: l
     broadcast = index.producer(shape_node.input[0])
     return broadcast is not None and broadcast.op_type in ("Max", "Min", "Add", "Mul", "Sum") \
         and set(broadcast.input) == {c.source for c in components}
+
+
+REWRITES = (Rewrite('index_grid', FIX, flatten_index_grids),)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from torch2tf.convert.rewrites.graph import prune_dead_nodes
+from torch2tf.convert.rewrites.graph import GraphIndex, prune_dead_nodes
+from torch2tf.convert.rewrites.registry import FIX, Rewrite
 
 SQRT2 = 1.4142135
 GELU_OPSET = 20
@@ -25,7 +26,7 @@ class GeluMatch:
     outer: Any  # the last multiplication: its output is the GELU's
 
 
-def fuse_gelu(model: Any) -> str:
+def fuse_gelu(model: Any, index: GraphIndex | None = None) -> str:
     from onnx import helper
 
     graph = model.graph
@@ -99,3 +100,7 @@ def _scalar_constants(graph: Any) -> dict[str, float]:
 
 def _is(constants: dict[str, float], name: str, value: float) -> bool:
     return name in constants and abs(constants[name] - value) < 1e-6
+
+
+# after legacy_softmax: a fused Gelu raises the opset to 20, and an old Softmax would then read as a new one
+REWRITES = (Rewrite('gelu', FIX, fuse_gelu, after=('legacy_softmax',)),)

@@ -16,18 +16,19 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
+from torch2tf.convert.rewrites.registry import FIX, Rewrite
 
 NEW_MEANING_OPSET = 13
 OPS = ("Softmax", "LogSoftmax", "Hardmax")
 
 
-def spell_out_legacy_softmax(model: Any) -> str:
+def spell_out_legacy_softmax(model: Any, index: GraphIndex | None = None) -> str:
     from onnx import helper
 
     opset = default_opset(model, NEW_MEANING_OPSET)
     if opset >= NEW_MEANING_OPSET or not any(n.op_type in OPS for n in model.graph.node):
         return ""
-    graph, index = model.graph, GraphIndex(model)
+    graph, index = model.graph, index or GraphIndex(model)
     rewritten = 0
     for node in [n for n in graph.node if n.op_type in OPS]:
         axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
@@ -54,3 +55,6 @@ def spell_out_legacy_softmax(model: Any) -> str:
     if not rewritten:
         return ""
     return f"legacy softmax: {rewritten} opset-{opset} softmax-family op(s) spelled out over the flattened axes"
+
+
+REWRITES = (Rewrite('legacy_softmax', FIX, spell_out_legacy_softmax),)

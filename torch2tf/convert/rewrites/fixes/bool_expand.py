@@ -13,16 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from torch2tf.convert.rewrites.graph import GraphIndex
+from torch2tf.convert.rewrites.registry import FIX, Rewrite
 
 
-def expand_bools_as_int(model: Any) -> str:
+def expand_bools_as_int(model: Any, index: GraphIndex | None = None) -> str:
     import numpy as np
     from onnx import TensorProto, helper, shape_inference
 
     inferred = shape_inference.infer_shapes(model).graph
     types = {v.name: v.type.tensor_type.elem_type for v in list(inferred.input) + list(inferred.value_info)}
     types.update({i.name: i.data_type for i in model.graph.initializer})
-    graph, index = model.graph, GraphIndex(model)
+    graph, index = model.graph, index or GraphIndex(model)
     changed = 0
     for node in [n for n in graph.node if n.op_type == "Expand" and types.get(n.input[0]) == TensorProto.BOOL]:
         prefix = f"{node.name or 'expand'}_t2tf_{changed}"
@@ -39,3 +40,8 @@ def expand_bools_as_int(model: Any) -> str:
         graph.node.insert(position + 1, helper.make_node("Cast", [f"{prefix}_expanded"], [output], to=TensorProto.BOOL))
         changed += 1
     return f"bool_expand: expanded {changed} boolean tensor(s) through int32" if changed else ""
+
+
+# after the Expands others write or remove: index_grid's (on boolean masks), the ones elision leaves
+REWRITES = (Rewrite("bool_expand", FIX, expand_bools_as_int,
+                    after=("expand_elision", "index_grid", "broadcast_concat")),)

@@ -15,14 +15,15 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, prune_dead_nodes, replace_node
+from torch2tf.convert.rewrites.registry import SPEED, Rewrite
 
 
-def flatten_group_norms(model: Any) -> str:
+def flatten_group_norms(model: Any, index: GraphIndex | None = None) -> str:
     norms = [n for n in model.graph.node if n.op_type == "InstanceNormalization"]
     opset = default_opset(model)
     if not norms or opset < 13:  # ReduceMean takes attribute axes before 18; Conv/Sqrt/Div are all we need
         return ""
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     consumers: dict[str, list] = {}
     for node in model.graph.node:
         for name in node.input:
@@ -97,3 +98,6 @@ def _spatial_mean(index: GraphIndex, data: str, out: str, opset: int, name: str)
         axes = index.add_constant("t2tf_spatial_axes", np.array([2, 3], dtype=np.int64))
         return [helper.make_node("ReduceMean", [data, axes], [out], keepdims=1, name=f"{name}_{out}")]
     return [helper.make_node("ReduceMean", [data], [out], axes=[2, 3], keepdims=1, name=f"{name}_{out}")]
+
+
+REWRITES = (Rewrite('group_norm', SPEED, flatten_group_norms),)

@@ -16,15 +16,16 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
+from torch2tf.convert.rewrites.registry import FULL_INTEGER, INT8, Rewrite
 
 MAX_BLOCK_CHANNELS = 16  # s²·C up to one block of XNNPACK's int8 input channels
 
 
-def fold_strided_stems(model: Any) -> str:
+def fold_strided_stems(model: Any, index: GraphIndex | None = None) -> str:
     convs = [n for n in model.graph.node if n.op_type == "Conv"]
     if not convs or default_opset(model) < 11:  # Pad takes its pads as an input from opset 11
         return ""
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     folded = 0
     for node in convs:
         plan = _plan(node, index)
@@ -85,3 +86,9 @@ def _steps(index: GraphIndex, node: Any, stride: int, front: list[int], back: li
     steps.append(helper.make_node("Conv", [f"{out}_t2tf_padded", weight, *node.input[2:]], [out], name=name,
                                   kernel_shape=list(folded.shape[2:])))
     return steps
+
+
+# onnx2tf lowers a SpaceToDepth channel-last: a stem that keeps its [N, C, H, W] input (keep-layout strategies)
+# folded into one reads it as [N, H, W, C] and the whole int8 conversion fails, so those keep the plain stem.
+REWRITES = (Rewrite("strided_stems", INT8, fold_strided_stems, after=("scale_folding",), graph=FULL_INTEGER,
+                    keeps_input_layout=False),)

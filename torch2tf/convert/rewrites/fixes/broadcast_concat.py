@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, prune_dead_nodes, replace_node
+from torch2tf.convert.rewrites.registry import FIX, Rewrite
 
 
-def pad_broadcast_concats(model: Any) -> str:
-    graph, index = model.graph, GraphIndex(model)
+def pad_broadcast_concats(model: Any, index: GraphIndex | None = None) -> str:
+    graph, index = model.graph, index or GraphIndex(model)
     changed = 0
     for node in [n for n in graph.node if n.op_type == "Concat"]:
         nodes = _replacement(index, node)
@@ -78,3 +79,7 @@ def _replacement(index: GraphIndex, node: Any) -> list | None:
     constants = index.add_constant(f"{prefix}_tokens", np.concatenate(blocks, axis=axis))
     return [helper.make_node("Pad", [tensor, pad_values], [f"{prefix}_padded"], mode="constant"),
             helper.make_node("Add", [f"{prefix}_padded", constants], list(node.output), name=node.name)]
+
+
+# after index_grid: the Concats and Expands it writes are seen as they will reach onnx2tf
+REWRITES = (Rewrite('broadcast_concat', FIX, pad_broadcast_concats, after=('index_grid',)),)

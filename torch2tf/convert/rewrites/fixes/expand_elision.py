@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex
+from torch2tf.convert.rewrites.registry import FIX, Rewrite
 
 UNARY = {"Cast", "Not", "Neg", "Abs", "Sqrt", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "IsNaN", "Identity"}
 BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Less", "LessOrEqual", "Greater",
@@ -24,12 +25,12 @@ BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Less"
 PROBE_BATCHES = (2, 3)
 
 
-def elide_broadcast_expands(model: Any) -> str:
+def elide_broadcast_expands(model: Any, index: GraphIndex | None = None) -> str:
     graph = model.graph
     expands = [n for n in graph.node if n.op_type == "Expand"]
     if not expands:
         return ""
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     shapes = [concrete_shapes(model, batch) for batch in PROBE_BATCHES]
     consumers: dict[str, list] = {}
     for node in graph.node:
@@ -96,3 +97,7 @@ def concrete_shapes(model: Any, batch: int) -> dict[str, list[int | None]]:
     for initializer in probe.graph.initializer:
         shapes[initializer.name] = list(initializer.dims)
     return shapes
+
+
+# after the rewrites that write Expands or read them: index_grid's are elided too, broadcast_concat's kept
+REWRITES = (Rewrite('expand_elision', FIX, elide_broadcast_expands, after=('index_grid', 'broadcast_concat')),)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, prune_dead_nodes
+from torch2tf.convert.rewrites.registry import FULL_INTEGER, INT8, Rewrite
 
 # Ops whose first output is c times bigger when the named input is (for c > 0: Relu and max pooling too).
 PASS_THROUGH = {"Mul": (0, 1), "MatMul": (0, 1), "ReduceMean": (0,), "GlobalAveragePool": (0,), "AveragePool": (0,),
@@ -23,10 +24,10 @@ PASS_THROUGH = {"Mul": (0, 1), "MatMul": (0, 1), "ReduceMean": (0,), "GlobalAver
                 "Transpose": (0,), "Squeeze": (0,), "Unsqueeze": (0,), "Identity": (0,)}
 
 
-def fold_scalar_muls(model: Any) -> str:
+def fold_scalar_muls(model: Any, index: GraphIndex | None = None) -> str:
     if not any(n.op_type == "Mul" for n in model.graph.node):
         return ""
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     consumers, outputs = _consumers(model.graph), {o.name for o in model.graph.output}
     folded = 0
     for node in [n for n in model.graph.node if n.op_type == "Mul"]:
@@ -119,3 +120,7 @@ def _scale_weight(index: GraphIndex, node: Any, slot: int, scale: float) -> None
     scaled = (weight * np.asarray(scale, dtype=weight.dtype)).astype(weight.dtype)
     name = f"{node.input[weight_slot]}_t2tf_scaled_{node.name or node.output[0]}"
     node.input[weight_slot] = index.add_constant(name, scaled)
+
+
+# after hard_activations_int8: the Mul by 1/6 it writes is folded into the weights downstream
+REWRITES = (Rewrite('scale_folding', INT8, fold_scalar_muls, after=('hard_activations_int8',), graph=FULL_INTEGER),)

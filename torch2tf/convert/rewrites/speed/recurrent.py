@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, default_opset
+from torch2tf.convert.rewrites.registry import SPEED, Rewrite
 
 GATES = {"LSTM": 4, "GRU": 3}
 # onnx2tf converts node by node (~40 ms each, ~13 nodes a step here): past this many steps the
@@ -30,10 +31,10 @@ MAX_PAIRED_WEIGHT_BYTES = 64 * 1024
 DEFAULT_ACTIVATIONS = {"LSTM": [b"Sigmoid", b"Tanh", b"Tanh"], "GRU": [b"Sigmoid", b"Tanh"]}
 
 
-def unroll_recurrent(model: Any) -> str:
+def unroll_recurrent(model: Any, index: GraphIndex | None = None) -> str:
     if default_opset(model) < 13 or not any(node.op_type in GATES for node in model.graph.node):
         return ""  # (Split takes its sizes as an input from opset 13)
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     graph = model.graph
     nodes, done = [], 0
     for node in graph.node:
@@ -264,3 +265,7 @@ def _paired(parts: list[np.ndarray], gates: int, size: int) -> np.ndarray:
             out[top:top + part.shape[0], (2 * g + d) * size:(2 * g + d + 1) * size] = part[:, g * size:(g + 1) * size]
         top += part.shape[0]
     return out
+
+
+# after lstm_initial_states: the initial states are inputs of the node by then
+REWRITES = (Rewrite('recurrent', SPEED, unroll_recurrent, after=('lstm_initial_states',)),)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch2tf.convert.rewrites.graph import GraphIndex
+from torch2tf.convert.rewrites.registry import FIX, Rewrite
+
 # Input positions of the initial states: LSTM has initial_h and initial_c, GRU and RNN initial_h.
 STATE_INPUTS = {"LSTM": (5, 6), "GRU": (5,), "RNN": (5,)}
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 
-def add_lstm_initial_states(model: Any) -> str:
+def add_lstm_initial_states(model: Any, index: GraphIndex | None = None) -> str:
     import numpy as np
     from onnx import numpy_helper, shape_inference
 
@@ -91,3 +94,6 @@ def _known_shapes(model: Any) -> dict[str, list[int | None]]:
 def _has_states(node: Any) -> bool:
     inputs = list(node.input)
     return all(len(inputs) > slot and inputs[slot] for slot in STATE_INPUTS[node.op_type])
+
+
+REWRITES = (Rewrite('lstm_initial_states', FIX, add_lstm_initial_states),)

@@ -16,18 +16,19 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
+from torch2tf.convert.rewrites.registry import SPEED, Rewrite
 
 NON_NEGATIVE = {"Relu", "Sigmoid", "HardSigmoid", "Softmax"}
 
 
-def zero_pad_nonnegative_pools(model: Any) -> str:
+def zero_pad_nonnegative_pools(model: Any, index: GraphIndex | None = None) -> str:
     from onnx import helper
 
     pools = [n for n in model.graph.node if n.op_type == "MaxPool" and len(n.output) == 1]
     opset = default_opset(model)
     if not pools or opset < 11:  # Pad takes its pads as an input from opset 11
         return ""
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     replaced = 0
     for node in pools:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -70,3 +71,6 @@ def _non_negative(index: GraphIndex, name: str) -> bool:
         low = index.constant(producer.input[1])
         return low is not None and low.size == 1 and float(low.reshape(-1)[0]) >= 0.0
     return False
+
+
+REWRITES = (Rewrite('nonnegative_pool', SPEED, zero_pad_nonnegative_pools),)

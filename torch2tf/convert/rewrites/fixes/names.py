@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch2tf.convert.rewrites.graph import GraphIndex
+from torch2tf.convert.rewrites.registry import FIX, Rewrite
 from torch2tf.specs import signature_keys
 
 
-def rename_for_tensorflow(model: Any) -> str:
+def rename_for_tensorflow(model: Any, index: GraphIndex | None = None) -> str:
     graph = model.graph
     initializers = {i.name for i in graph.initializer}
     inputs = [v.name for v in graph.input if v.name not in initializers]
@@ -59,3 +61,6 @@ def _rename(graph: Any, renames: dict[str, str]) -> None:
         for attribute in node.attribute:
             for subgraph in [attribute.g, *attribute.graphs] if attribute.HasField("g") else attribute.graphs:
                 _rename(subgraph, renames)
+
+
+REWRITES = (Rewrite('names', FIX, rename_for_tensorflow),)

@@ -15,16 +15,17 @@ from typing import Any
 import numpy as np
 
 from torch2tf.convert.rewrites.graph import GraphIndex, default_opset, replace_node
+from torch2tf.convert.rewrites.registry import SPEED, Rewrite
 
 MAX_TAPS_SIDE = 5  # XNNPACK's single-pass depthwise kernels stop at 25 taps
 
 
-def tile_large_depthwise(model: Any) -> str:
+def tile_large_depthwise(model: Any, index: GraphIndex | None = None) -> str:
     convs = [n for n in model.graph.node if n.op_type == "Conv"]
     opset = default_opset(model)
     if not convs or opset < 13:  # Pad and Slice take their pads, starts and axes as inputs from 13
         return ""
-    index = GraphIndex(model)
+    index = index or GraphIndex(model)
     replaced = 0
     for node in convs:
         weight = index.constant(node.input[1])
@@ -84,3 +85,6 @@ def _tiles(index: GraphIndex, node: Any, weight: np.ndarray, bias: np.ndarray | 
         steps.append(helper.make_node("Add", [total, term], [total_name], name=f"{name}_t2tf_add{k}"))
         total = total_name
     return steps
+
+
+REWRITES = (Rewrite('large_depthwise', SPEED, tile_large_depthwise),)
