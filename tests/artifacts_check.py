@@ -41,12 +41,12 @@ def assert_signature(out: Path, inputs: dict[str, list], outputs: list[str]) -> 
 
 def assert_served_matches_onnxruntime(out: Path, feeds: dict[str, np.ndarray], atol: float = 1e-4) -> None:
     """Call serving_default like TF Serving would and compare with onnxruntime on the exported ONNX."""
-    from torch2tf.artifacts import manifest_input_keys
+    from torch2tf.artifacts import read_manifest
     from torch2tf.native_logs import import_tensorflow
 
     tf = import_tensorflow()
     fn = serving_signature(out)
-    keys = manifest_input_keys(json.loads((out / "manifest.json").read_text()))  # names TensorFlow renamed
+    keys = read_manifest(out).input_keys()  # names TensorFlow renamed
     served = {k: v.numpy() for k, v in fn(**{keys[k]: tf.constant(v) for k, v in feeds.items()}).items()}
     for name, expected in onnxruntime_outputs(out, feeds).items():
         np.testing.assert_allclose(served[name], expected, rtol=0, atol=atol, err_msg=name)

@@ -105,14 +105,22 @@ def converted(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def repo(converted, tmp_path_factory) -> Path:
-    """Two models, the first with two versions, packaged from the tiny CNN conversion."""
+def served_model(tmp_path_factory) -> Path:
+    """A small convert output written without a conversion (tests/served_model.py): what serving tests serve."""
+    from tests.served_model import write_served_model
+
+    return write_served_model(tmp_path_factory.mktemp("served") / "model")
+
+
+@pytest.fixture(scope="session")
+def repo(served_model, tmp_path_factory) -> Path:
+    """Two models, the first with two versions, packaged from the small served model."""
     from torch2tf.serve.repository import PackageOptions, package
 
     repo = tmp_path_factory.mktemp("serving") / "models"
-    package(PackageOptions(source=converted, name="tiny", repo=repo))
-    package(PackageOptions(source=converted, name="tiny", repo=repo))
-    package(PackageOptions(source=converted, name="other", repo=repo, version=5))
+    package(PackageOptions(source=served_model, name="tiny", repo=repo))
+    package(PackageOptions(source=served_model, name="tiny", repo=repo))
+    package(PackageOptions(source=served_model, name="other", repo=repo, version=5))
     return repo
 
 

@@ -56,12 +56,15 @@ def test_example_converts_with_parity(name, tmp_path, parity_collector):
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = assert_artifacts(out)
     assert json.loads(proc.stdout) == report
+    from torch2tf.records import Report
     from torch2tf.validate.markdown import parity_table, summary_line
 
     conversion = report["conversion"]
-    parity_collector[name] = "\n".join([summary_line(report), "",
+    record = Report.from_json(report)
+    assert record.passed == report["passed"]  # the verdict read back is the one written
+    parity_collector[name] = "\n".join([summary_line(record), "",
                                         f"`{model}` · exporter `{conversion['exporter']}` · strategy "
-                                        f"`{conversion['strategy']}`", "", *parity_table(report)[2:]])
+                                        f"`{conversion['strategy']}`", "", *parity_table(record)[2:]])
     assert report["passed"]
     targets = {p["target"]: p for p in report["parity"]}
     assert {"onnxruntime", "saved_model", "tflite_float32", "tflite_float16"} <= set(targets)

@@ -156,11 +156,11 @@ def test_grpc_malformed_content_is_invalid_argument(server):
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_burst_of_200_with_bad_requests_mixed_in(server, converted):
+def test_burst_of_200_with_bad_requests_mixed_in(server, served_model):
     import onnxruntime as ort
 
     x = np.random.default_rng(3).standard_normal((1, 3, 8, 8)).astype(np.float32)
-    expected = ort.InferenceSession(str(converted / "model.onnx")).run(None, {"image": x})[0]
+    expected = ort.InferenceSession(str(served_model / "model.onnx")).run(None, {"image": x})[0]
     good_body = json.dumps({"instances": x.tolist()}).encode()
 
     def one(i: int) -> bool:

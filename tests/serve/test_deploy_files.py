@@ -23,12 +23,12 @@ def hadolint(path: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def k8s_repo(converted, tmp_path_factory) -> Path:
+def k8s_repo(served_model, tmp_path_factory) -> Path:
     from click.testing import CliRunner
 
     repo = tmp_path_factory.mktemp("k8s") / "models"
     for name in ("tiny", "Other_1"):
-        result = CliRunner().invoke(main, ["package", str(converted), "--name", name, "--repo", str(repo),
+        result = CliRunner().invoke(main, ["package", str(served_model), "--name", name, "--repo", str(repo),
                                            "--kubernetes", "--batching", "--monitoring"])
         assert result.exit_code == 0, result.output
     return repo
@@ -38,7 +38,6 @@ def documents(repo: Path) -> dict[str, dict]:
     return {str(p.relative_to(repo / "k8s")): yaml.safe_load(p.read_text()) for p in sorted((repo / "k8s").rglob("*.yaml"))}
 
 
-@pytest.mark.slow
 def test_generated_dockerfile_passes_hadolint(k8s_repo):
     text = (k8s_repo / "Dockerfile").read_text()
     assert f"FROM {DEFAULT_SERVING_IMAGE}\n" in text
@@ -68,7 +67,6 @@ def test_docker_template_matches_generated_dockerfile():
     assert (REPO / "docker" / "serving.Dockerfile").read_text() == dockerfile(["MODEL"], False, False)
 
 
-@pytest.mark.slow
 def test_every_manifest_validates(k8s_repo):
     docs = documents(k8s_repo)
     assert sorted(docs) == ["deployment.yaml", "hpa.yaml", "kserve/Other_1.yaml", "kserve/tiny.yaml",
@@ -85,7 +83,6 @@ def test_every_manifest_validates(k8s_repo):
                      "InferenceService"}
 
 
-@pytest.mark.slow
 def test_deployment_contract(k8s_repo):
     pod = documents(k8s_repo)["deployment.yaml"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
@@ -104,7 +101,6 @@ def test_deployment_contract(k8s_repo):
         "name"] == "other-1"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path, mutate, validate", [
     ("deployment.yaml", lambda d: d["spec"]["template"]["spec"]["containers"][0]["ports"][0].update(
         containerPort="8500"), validate_kubernetes),
@@ -124,23 +120,21 @@ def test_an_invalid_field_fails_validation(k8s_repo, path, mutate, validate):
         validate(document)
 
 
-@pytest.mark.slow
-def test_serving_image_is_remembered(converted, tmp_path, cli_runner):
+def test_serving_image_is_remembered(served_model, tmp_path, cli_runner):
     repo = tmp_path / "models"
-    result = cli_runner.invoke(main, ["package", str(converted), "--name", "m", "--repo", str(repo),
+    result = cli_runner.invoke(main, ["package", str(served_model), "--name", "m", "--repo", str(repo),
                                       "--serving-image", "tensorflow/serving:2.19.1", "--kubernetes"])
     assert result.exit_code == 0, result.output
-    result = cli_runner.invoke(main, ["package", str(converted), "--name", "m", "--repo", str(repo)])
+    result = cli_runner.invoke(main, ["package", str(served_model), "--name", "m", "--repo", str(repo)])
     assert result.exit_code == 0, result.output
     assert "FROM tensorflow/serving:2.19.1\n" in (repo / "Dockerfile").read_text()
     assert yaml.safe_load((repo / "k8s" / "kserve" / "m.yaml").read_text())["spec"]["predictor"]["model"][
         "runtimeVersion"] == "2.19.1"
-    result = cli_runner.invoke(main, ["package", str(converted), "--name", "m", "--repo", str(repo),
+    result = cli_runner.invoke(main, ["package", str(served_model), "--name", "m", "--repo", str(repo),
                                       "--serving-image", "bad image\n"])
     assert result.exit_code == 2 and "not an image reference" in result.output
 
 
-@pytest.mark.slow
 def test_compose_file_matches_the_compose_spec(k8s_repo):
     check = shutil.which("check-jsonschema") or str(Path(HADOLINT).parent / "check-jsonschema")
     result = subprocess.run([check, "--builtin-schema", "vendor.compose-spec", str(k8s_repo / "docker-compose.yml")],

@@ -5,8 +5,6 @@ import pytest
 
 from torch2tf.cli import main
 
-pytestmark = pytest.mark.slow
-
 
 def test_layout_and_models_config(repo):
     from torch2tf.serve.configs import parse_model_server_config
@@ -42,11 +40,11 @@ def test_warmup_records_are_prediction_logs(repo):
     assert logs[0].predict_log.request.model_spec.name == "tiny"
 
 
-def test_batching_and_monitoring_configs(converted, tmp_path, cli_runner):
+def test_batching_and_monitoring_configs(served_model, tmp_path, cli_runner):
     from torch2tf.serve.configs import parse_model_server_config, parse_text
 
     repo = tmp_path / "models"
-    result = cli_runner.invoke(main, ["package", str(converted), "--name", "m", "--repo", str(repo), "--batching",
+    result = cli_runner.invoke(main, ["package", str(served_model), "--name", "m", "--repo", str(repo), "--batching",
                                       "--max-batch-size", "16", "--monitoring", "--policy", "specific"])
     assert result.exit_code == 0, result.output
     batching = parse_text(repo / "batching_parameters.txt", "BatchingParameters")
@@ -64,9 +62,9 @@ def test_batching_and_monitoring_configs(converted, tmp_path, cli_runner):
     (["--name", "a/b"], "is not allowed"),
     (["--name", "tiny", "--version", "1"], "already exists"),
 ])
-def test_refusals_write_nothing(repo_copy, converted, cli_runner, args, message):
+def test_refusals_write_nothing(repo_copy, served_model, cli_runner, args, message):
     before = sorted(p.relative_to(repo_copy) for p in repo_copy.rglob("*"))
-    result = cli_runner.invoke(main, ["package", str(converted), "--repo", str(repo_copy), *args])
+    result = cli_runner.invoke(main, ["package", str(served_model), "--repo", str(repo_copy), *args])
     assert result.exit_code == 2 and message in result.output
     assert sorted(p.relative_to(repo_copy) for p in repo_copy.rglob("*")) == before
 
@@ -77,14 +75,14 @@ def test_not_a_convert_output(tmp_path, cli_runner):
     assert result.exit_code == 2 and "not a torch2tf output directory" in result.output
 
 
-def test_force_replaces_and_next_version(repo_copy, converted, cli_runner):
-    assert cli_runner.invoke(main, ["package", str(converted), "--name", "tiny", "--repo", str(repo_copy),
+def test_force_replaces_and_next_version(repo_copy, served_model, cli_runner):
+    assert cli_runner.invoke(main, ["package", str(served_model), "--name", "tiny", "--repo", str(repo_copy),
                                     "--version", "1", "--force"]).exit_code == 0
-    result = cli_runner.invoke(main, ["package", str(converted), "--name", "tiny", "--repo", str(repo_copy)])
+    result = cli_runner.invoke(main, ["package", str(served_model), "--name", "tiny", "--repo", str(repo_copy)])
     assert result.exit_code == 0 and "tiny/3" in result.output
 
 
-def test_interrupted_package_leaves_no_version(repo_copy, converted, monkeypatch):
+def test_interrupted_package_leaves_no_version(repo_copy, served_model, monkeypatch):
     import torch2tf.serve.repository as repository
 
     def interrupted(*args, **kwargs):
@@ -92,6 +90,6 @@ def test_interrupted_package_leaves_no_version(repo_copy, converted, monkeypatch
 
     monkeypatch.setattr(repository, "write_warmup_requests", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        repository.package(repository.PackageOptions(source=converted, name="fresh", repo=repo_copy))
+        repository.package(repository.PackageOptions(source=served_model, name="fresh", repo=repo_copy))
     assert not (repo_copy / "fresh").exists()
     assert not [p for p in repo_copy.iterdir() if p.name.startswith(".fresh")]

@@ -17,8 +17,6 @@ import pytest
 from tests.conftest import REPO
 from torch2tf.cli import main
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def server(repo):
@@ -38,20 +36,20 @@ def rest(server, path, body=None, raw: bytes | None = None):
         return exc.code, json.loads(exc.read())
 
 
-def reference(converted, x):
+def reference(model_dir, x):
     import onnxruntime as ort
 
-    return ort.InferenceSession(str(converted / "model.onnx")).run(None, {"image": x})[0]
+    return ort.InferenceSession(str(model_dir / "model.onnx")).run(None, {"image": x})[0]
 
 
-def test_rest_predict_row_and_columnar(server, converted, rng):
+def test_rest_predict_row_and_columnar(server, served_model, rng):
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     status, body = rest(server, "/v1/models/tiny:predict", {"instances": x.tolist()})
     assert status == 200
-    np.testing.assert_allclose(np.array(body["predictions"]), reference(converted, x), atol=1e-5)
+    np.testing.assert_allclose(np.array(body["predictions"]), reference(served_model, x), atol=1e-5)
     status, body = rest(server, "/v1/models/other/versions/5:predict", {"inputs": {"image": x.tolist()}})
     assert status == 200
-    np.testing.assert_allclose(np.array(body["outputs"]), reference(converted, x), atol=1e-5)
+    np.testing.assert_allclose(np.array(body["outputs"]), reference(served_model, x), atol=1e-5)
     status, body = rest(server, "/v1/models/tiny:predict", {"instances": [{"image": x[0].tolist()}]})
     assert status == 200 and np.array(body["predictions"]).shape == (1, 2)
 
@@ -83,9 +81,9 @@ def test_rest_errors_like_tf_serving(server, path, body, raw, code, message):
     assert message in answer["error"]
 
 
-def test_concurrent_requests_with_bad_ones_mixed_in(server, converted, rng):
+def test_concurrent_requests_with_bad_ones_mixed_in(server, served_model, rng):
     x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
-    expected = reference(converted, x)
+    expected = reference(served_model, x)
 
     def good(_):
         status, body = rest(server, "/v1/models/tiny:predict", {"instances": x.tolist()})
@@ -100,7 +98,7 @@ def test_concurrent_requests_with_bad_ones_mixed_in(server, converted, rng):
         assert all(f.result() for f in goods) and all(f.result() for f in bads)
 
 
-def test_grpc_predict_metadata_status(server, converted, rng):
+def test_grpc_predict_metadata_status(server, served_model, rng):
     import grpc
     from tensorflow_serving.apis import (
         get_model_metadata_pb2,
@@ -122,7 +120,7 @@ def test_grpc_predict_metadata_status(server, converted, rng):
     request.inputs["image"].CopyFrom(tf.make_tensor_proto(x))
     response = stub.Predict(request, timeout=30)
     assert response.model_spec.version.value == 1
-    np.testing.assert_allclose(tf.make_ndarray(response.outputs["output"]), reference(converted, x), atol=1e-5)
+    np.testing.assert_allclose(tf.make_ndarray(response.outputs["output"]), reference(served_model, x), atol=1e-5)
 
     meta_request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
     meta_request.model_spec.name = "other"
@@ -150,11 +148,15 @@ def test_grpc_predict_metadata_status(server, converted, rng):
 
 
 @pytest.mark.parametrize("scheme", ["http", "grpc"])
-def test_smoke_over_both_protocols(server, converted, tmp_path, cli_runner, scheme):
+def test_smoke_over_both_protocols(server, served_model, tmp_path, cli_runner, scheme):
     import shutil
 
+    from torch2tf.records import Report
+    from torch2tf.validate.report import write_report
+
     out = tmp_path / "out"
-    shutil.copytree(converted, out)
+    shutil.copytree(served_model, out)
+    write_report(out, Report("served_model"))
     port = server.rest_port if scheme == "http" else server.grpc_port
     result = cli_runner.invoke(main, ["smoke", f"{scheme}://127.0.0.1:{port}", "--model", "tiny", "--from", str(out),
                                       "--requests", "6", "--update-report", "--json"])
@@ -164,15 +166,32 @@ def test_smoke_over_both_protocols(server, converted, tmp_path, cli_runner, sche
     served = next(p for p in report["parity"] if p["target"] == f"served_{'rest' if scheme == 'http' else 'grpc'}")
     assert served["passed"] and served["latency_ms"]["requests"] == 6 and report["passed"]
     assert served["measured"]["at"] and served["measured"]["artifacts"]["saved_model/"]
-    # validate does not ask the server again: it keeps the served row, stamped, beside its new parity
+
+
+@pytest.mark.slow
+def test_smoke_then_validate_keeps_the_served_row(converted, tmp_path, cli_runner):
+    """validate does not ask the server again: it keeps the served row, stamped, beside its new parity."""
+    import shutil
+
+    from torch2tf.serve.repository import PackageOptions, package
+    from torch2tf.serve.server import LocalServer, ServerOptions
+
+    out = tmp_path / "out"
+    shutil.copytree(converted, out)
+    package(PackageOptions(source=out, name="tiny", repo=tmp_path / "models"))
+    with LocalServer(ServerOptions(repo=tmp_path / "models", rest_port=0, grpc_port=0)) as running:
+        result = cli_runner.invoke(main, ["smoke", f"http://127.0.0.1:{running.rest_port}", "--model", "tiny",
+                                          "--from", str(out), "--requests", "4", "--update-report"])
+    assert result.exit_code == 0, result.output
+    served = next(p for p in json.loads((out / "report.json").read_text())["parity"] if p["target"] == "served_rest")
     assert cli_runner.invoke(main, ["validate", str(out), "-q", "--no-localize"]).exit_code == 0
     kept = json.loads((out / "report.json").read_text())
-    row = next(p for p in kept["parity"] if p["target"] == served["target"])
+    row = next(p for p in kept["parity"] if p["target"] == "served_rest")
     assert row["carried_over"] and not row["stale"] and row["measured"] == served["measured"]
     assert "kept from smoke at" in (out / "report.md").read_text()
 
 
-def test_smoke_detects_a_wrong_model(server, converted, tmp_path, cli_runner):
+def test_smoke_detects_a_wrong_model(server, served_model, tmp_path, cli_runner):
     """The served 'tiny' answered for a directory whose ONNX computes something else: exit 3."""
     import shutil
 
@@ -180,19 +199,19 @@ def test_smoke_detects_a_wrong_model(server, converted, tmp_path, cli_runner):
     from onnx import numpy_helper
 
     out = tmp_path / "out"
-    shutil.copytree(converted, out)
+    shutil.copytree(served_model, out)
     model = onnx.load(str(out / "model.onnx"))
     for init in model.graph.initializer:
         if len(init.dims) == 4:  # the conv weight
             init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 2.0, init.name))
-    onnx.save(model, str(out / "model.onnx"), save_as_external_data=True, location="model.onnx.data")
+    onnx.save(model, str(out / "model.onnx"))
     result = cli_runner.invoke(main, ["smoke", f"http://127.0.0.1:{server.rest_port}", "--model", "tiny",
                                       "--from", str(out), "--requests", "2"])
     assert result.exit_code == 3 and "PARITY FAILED" in result.output
 
 
-def test_smoke_unreachable_endpoint(converted, cli_runner):
-    result = cli_runner.invoke(main, ["smoke", "http://127.0.0.1:9", "--model", "tiny", "--from", str(converted),
+def test_smoke_unreachable_endpoint(served_model, cli_runner):
+    result = cli_runner.invoke(main, ["smoke", "http://127.0.0.1:9", "--model", "tiny", "--from", str(served_model),
                                       "--requests", "1"])
     assert result.exit_code == 1 and "cannot reach" in result.output
 
