@@ -1,6 +1,8 @@
 """The run's verdict: every artifact asked for is judged, uninformative parity named, kept sections kept."""
 from __future__ import annotations
 
+import pytest
+
 from torch2tf.artifacts import measured_stamp, stale_measurement
 from torch2tf.records import Manifest, ParityEntry, Report, Uninformative
 from torch2tf.validate.directory import _kept_served_rows
@@ -53,3 +55,34 @@ def test_served_rows_are_kept_and_marked_stale_when_the_saved_model_changed():
     changed = Manifest.from_json({"artifacts": [{"path": "saved_model/saved_model.pb", "sha256": "b", "size": 1}]})
     assert _kept_served_rows(Report("m", parity=(row,)), changed)[0].stale
     assert stale_measurement(None, manifest)
+
+
+CONSTANT_HEAD = '''
+import torch
+from torch import nn
+
+
+def build():
+    head = nn.Linear(8, 3)
+    nn.init.zeros_(head.weight)  # a zero-initialized classifier head: every input gives the bias
+    nn.init.constant_(head.bias, 0.5)
+    return nn.Sequential(nn.Linear(8, 8), nn.ReLU(), head)
+'''
+
+
+@pytest.mark.slow
+def test_strict_fails_a_real_conversion_whose_output_is_constant(tmp_path, cli_runner):
+    import json
+
+    from torch2tf.cli import main
+
+    (tmp_path / "flat.py").write_text(CONSTANT_HEAD)
+    args = ["convert", f"{tmp_path / 'flat.py'}:build", "-i", "x:Nx8", "--no-localize"]
+    loose = cli_runner.invoke(main, [*args, "-o", str(tmp_path / "loose")])
+    assert loose.exit_code == 0, loose.output
+    assert "parity uninformative" in loose.output and "not a failure without --strict" in loose.output
+    strict = cli_runner.invoke(main, [*args, "-o", str(tmp_path / "strict"), "--strict"])
+    assert strict.exit_code == 3, strict.output
+    report = json.loads((tmp_path / "strict" / "report.json").read_text())
+    assert not report["passed"] and report["strict"] and [u["output"] for u in report["uninformative"]]
+    assert "a failure under --strict" in (tmp_path / "strict" / "report.md").read_text()

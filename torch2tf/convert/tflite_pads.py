@@ -1,17 +1,14 @@
 """A PAD of a narrow channel-last tensor → the same PAD over whole rows, between two RESHAPEs.
 
 When the W axis is padded, XNNPACK pads a [N, H, W, C] tensor one pixel (a C-long run) at a time, so
-its cost follows the pixel count, not the bytes: padding the ResNet example's 112×112×16
-activations for its max pool took ~120 µs in the graph (`bench --profile`), as long as padding 64
-channels, while the pool after it took 18. Seen as [N, H, W·C] the same PAD pads whole rows (C·left and
-C·right elements of the last axis) in 6–9 µs; with the RESHAPEs on either side (XNNPACK copies the
-tensor for each) ~30 µs in all. A PAD read only by convolutions is left alone (XNNPACK fuses it into
-them), unless they are hybrid ones (int8 filter over float input: dynamic-range files), which XNNPACK
-runs behind a quantize of their input and does not fuse: the ResNet example's dynamic-range file spent
-~500 µs in its four PADs, more than in its 15 convolutions. A PAD whose channels already make long
-runs is left alone too (past ~128 bytes the plain PAD was as fast or faster). onnx2tf writes such
-PADs in front of every MaxPool/AveragePool whose ONNX pads TensorFlow's SAME cannot express, and in
-front of every strided convolution.
+its cost follows the pixel count, not the bytes. Seen as [N, H, W·C] the same PAD pads whole rows
+(C·left and C·right elements of the last axis), far faster even with the RESHAPEs on either side
+(XNNPACK copies the tensor for each). A PAD read only by convolutions is left alone (XNNPACK fuses it
+into them), unless they are hybrid ones (int8 filter over float input: dynamic-range files), which
+XNNPACK runs behind a quantize of their input and does not fuse. A PAD whose channels already make
+long runs is left alone too (past MAX_RUN_BYTES the plain PAD was as fast or faster). onnx2tf writes
+such PADs in front of every MaxPool/AveragePool whose ONNX pads TensorFlow's SAME cannot express, and
+in front of every strided convolution. README "Speed edits: the measurements behind them" has the figures.
 This is a flatbuffer edit of the written .tflite file (the tensors are channel-last only there); the
 parity check of each file runs after it.
 """

@@ -106,17 +106,14 @@ def _median_ms(runners: dict, feeds: dict[str, np.ndarray], rounds: int) -> dict
 
 def _time_runners(runners: dict, feeds: dict[str, np.ndarray], rounds: int) -> dict[str, list[float]]:
     """Warm-up, then blocks of BLOCK runs per runtime in turn, each after a pause and WARM_SECONDS of
-    untimed runs (after a pause the first ten runs of the U-Net example's TFLite file took 0.9 ms,
-    the steady state 0.5 ms; the ResNet example's took 2.6 ms after no warm-up, 1.57 after 0.05 s of
-    it, 1.51 after 0.2 s: 0.02 s was not enough).
+    untimed runs (after a pause the first runs of a file are slower than its steady state).
 
     Not one run each in turn: onnxruntime's and XNNPACK's worker threads spin for a while after a run
-    returns, so the runtime timed next shares the cores with them (on 2 cores the TFLite file timed
-    right after onnxruntime measured 1.7× its time alone). Blocks with a pause time each runtime the way
-    a server calls it, and still spread machine noise over all of them. Each runtime gets the inputs in
-    its own layout and dtypes, made before timing (``Runner.prepare``). Runtimes that linger (TensorFlow
-    keeps the cores busy for a while after a SavedModel call: the U-Net example's TFLite file measured
-    1.0 ms before and up to 3 ms just after) are timed after the others, among themselves."""
+    returns, so the runtime timed next shares the cores with them. Blocks with a pause time each runtime
+    the way a server calls it, and still spread machine noise over all of them. Each runtime gets the
+    inputs in its own layout and dtypes, made before timing (``Runner.timed``: each runner records its
+    own seconds). Runtimes that linger (TensorFlow keeps the cores busy for a while after a SavedModel
+    call) are timed after the others, among themselves. README "How bench times" has the figures."""
     first = {name: r for name, (r, _) in runners.items() if not r.lingers}
     for group in (first, {name: r for name, (r, _) in runners.items() if r.lingers}):
         calls = {name: (runner.prepare(feeds), runner.timed(feeds)) for name, runner in group.items()}

@@ -29,7 +29,8 @@ def export_with_cache(request: ExportRequest, source: str, cache: Cache) -> tupl
                                "outputs": request.output_names, "name": request.path.name}, PACKAGES)
     meta = cache.fetch("export", key, request.path.parent)
     if meta is not None:
-        return ExportResult(request.path, meta["exporter"], tuple(ExportAttempt.from_json(a) for a in meta["attempts"])), True
+        attempts = tuple(ExportAttempt.from_json(a) for a in meta["attempts"])
+        return ExportResult(request.path, meta["exporter"], attempts), True
     result = export_onnx(request)
     data = result.path.with_name(result.path.name + ".data")
     cache.store("export", key, [result.path, data] if data.exists() else [result.path],

@@ -3,9 +3,8 @@
 A float16 .tflite stores its constants (weights, biases, folded BatchNorm and activation constants) as
 half precision behind DEQUANTIZE operators and computes in float32 on CPU. Its expected error is what
 that rounding causes. The TFLite converter rounds after it has folded constant arithmetic into the
-weights, so rounding the ONNX graph's initializers does not reproduce it (on a 12-block MobileNet
-with recalibrated BatchNorm that reference missed the fp16 file by 0.0115 where the whole precision
-loss was 0.0146); rounding the fp32 file's constants does, bit for bit. The fp32 file itself is
+weights, so rounding the ONNX graph's initializers does not reproduce it (README "How parity is
+judged" has the measurement); rounding the fp32 file's constants does, bit for bit. The fp32 file itself is
 judged against onnxruntime, so the two checks together say the fp16 file computes the model up to
 the rounding of its weights.
 """

@@ -1,9 +1,8 @@
 """A strided convolution over few channels → SpaceToDepth, then a stride-1 convolution — for the int8 file only.
 
 XNNPACK's int8 convolution pays per kernel tap for a whole block of input channels, however few there
-are: the ResNet example's 7×7 stride-2 stem over 3 channels took 884 µs in int8 against 360 µs in
-float on this machine (`bench --profile`), while every other int8 convolution ran faster than its
-float twin. Folding each s×s block of pixels into channels (SpaceToDepth) leaves a ⌈k/s⌉² tap
+are, so a wide stem over 3 channels runs slower in int8 than in float while every other int8
+convolution runs faster than its float twin (README "Speed edits: the measurements behind them"). Folding each s×s block of pixels into channels (SpaceToDepth) leaves a ⌈k/s⌉² tap
 convolution over s²·C channels that computes the same sums (the kernel padded with zeros so that the
 front padding is a whole number of blocks): 16 taps instead of 49 for that stem. Float files keep the
 plain convolution, which XNNPACK runs faster there.

@@ -3,7 +3,7 @@
 Hugging Face's EfficientNet pools its last feature map with ``nn.AvgPool2d(hidden_dim, ceil_mode=True)``:
 a 1280-wide (320 in the tiny corpus config) kernel over a 1×1 map. onnx2tf 1.28.8 turns ceil_mode
 into an explicit PAD to the kernel's size, so the TFLite file pads a 1×1×320 map to 320×320×320
-(131 MB) before averaging it: 30× onnxruntime's latency. Without padding and with one output
+before averaging it. Without padding and with one output
 position whose window starts at 0 and reaches past every input position, the op averages its whole
 input whatever ``ceil_mode`` and ``count_include_pad`` say (the overhang is never counted):
 exactly GlobalAveragePool, which onnx2tf turns into a MEAN.

@@ -2,8 +2,7 @@
 
 torch.onnx writes ``nn.GroupNorm`` over an NCHW map as Reshape(N, G, -1) → InstanceNormalization →
 Reshape(back). The 3-D middle has no channel-last meaning, so onnx2tf 1.28.8 wraps every group
-norm in TRANSPOSEs and RESHAPEs (the U-Net example: 20 TRANSPOSEs, and its group norms cost ~5× what
-onnxruntime spends on them). Here the middle becomes ops on the 4-D map: per-channel means over H, W
+norm in TRANSPOSEs and RESHAPEs (README "Speed edits: the measurements behind them"). Here the middle becomes ops on the 4-D map: per-channel means over H, W
 (ReduceMean), averaged within each group by a 1×1 convolution with a block-diagonal 1/(C/G) kernel,
 subtracted; the variance the same way from the squared difference (two passes, as
 InstanceNormalization computes it); then one per-channel multiplier. Every op keeps the map NHWC.

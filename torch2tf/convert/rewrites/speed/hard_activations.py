@@ -2,14 +2,12 @@
 
 The TFLite converter turns them into HARD_SWISH and (after a rescale) RELU_0_TO_1. XNNPACK takes
 neither in int8 (and not RELU_0_TO_1 in float), so they run on LiteRT's own int8 kernels and cut the
-graph into XNNPACK partitions: `bench --profile` on the MobileNet example's full-integer file put
-95% of its time (10.5 of 12.9 ms) in ten HARD_SWISH ops, 14 partitions in all. Spelled out
-(hardsigmoid(x) = relu6(x·α·6 + β·6) / 6, hardswish(x) = (x / 6) · relu6(x + 3) — in that order: the
-converter fuses x · relu6(x + 3) / 6 back into HARD_SWISH) every piece is an op XNNPACK runs in int8.
-Float files keep HARD_SWISH, which XNNPACK runs fastest there; their HardSigmoids are spelled out
-too (the converter folds x·α·6 + β·6 into the convolution before it and the Clip into its RELU6):
-the MobileNet example's fp32 file lost its three RELU_0_TO_1 and went from 4 XNNPACK partitions to
-1, 1.06 → 1.00 ms.
+graph into XNNPACK partitions. Spelled out (hardsigmoid(x) = relu6(x·α·6 + β·6) / 6, hardswish(x) =
+(x / 6) · relu6(x + 3) — in that order: the converter fuses x · relu6(x + 3) / 6 back into HARD_SWISH)
+every piece is an op XNNPACK runs in int8. Float files keep HARD_SWISH, which XNNPACK runs fastest
+there; their HardSigmoids are spelled out too (the converter folds x·α·6 + β·6 into the convolution
+before it and the Clip into its RELU6). README "Speed edits: the measurements behind them" has the
+figures.
 """
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
 """A depthwise convolution with a kernel wider than 5 → a sum of depthwise convolutions of at most 5×5.
 
 XNNPACK (LiteRT's CPU delegate) runs a depthwise kernel of up to 25 taps in one pass and anything
-larger in a slow multi-pass kernel: on this machine a 7×7 depthwise convolution over 32×32×32 took
-681 µs against 66 µs for 5×5 (`bench --profile` on a ConvNeXt-style net: 71% of its time in four
-7×7 depthwise convolutions; onnxruntime spends 139 µs on all of its convolutions). The kernel is cut
+larger in a slow multi-pass kernel (README "Speed edits: the measurements behind them"). The kernel is cut
 into tiles of at most 5×5; each tile is a depthwise convolution, without padding, of the padded
 input sliced at the tile's offset; their sum (and the bias once) is the original convolution.
 Stride 1 only (a strided tile would need its slice aligned to the stride).

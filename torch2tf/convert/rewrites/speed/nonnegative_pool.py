@@ -3,7 +3,7 @@
 ONNX pads a MaxPool with -inf. TFLite's MAX_POOL_2D knows only SAME and VALID, so onnx2tf 1.28.8
 writes any other padding (ResNet's stem: 3×3, stride 2, pad 1) as a PADV2 with the float minimum —
 an op XNNPACK does not take: it runs on LiteRT's own kernel and splits the graph in two XNNPACK
-partitions (`bench --profile` on the ResNet example: 10% of the time, 160 µs of 1.55 ms).
+partitions (README "Speed edits: the measurements behind them").
 When the input cannot be negative (it comes from a Relu, a Clip with a minimum ≥ 0, a Sigmoid, a
 HardSigmoid or a Softmax) and every window holds at least one real element (pads smaller than the
 kernel, no ceil mode), padding with 0 instead of -inf gives the same maximum; a zero PAD is an op

@@ -20,13 +20,12 @@ from torch2tf.convert.rewrites.graph import GraphIndex, default_opset
 from torch2tf.convert.rewrites.registry import SPEED, Rewrite
 
 GATES = {"LSTM": 4, "GRU": 3}
-# onnx2tf converts node by node (~40 ms each, ~13 nodes a step here): past this many steps the
-# conversion time outgrows what the leaner graph saves, and onnx2tf's own unrolling is used.
+# onnx2tf converts node by node (~13 nodes a step here): past this many steps the conversion time
+# outgrows what the leaner graph saves, and onnx2tf's own unrolling is used.
 MAX_STEPS = 64
 # A bidirectional node's directions share each step's operators through block-diagonal weights up to
-# this size of its recurrent ones. A one-row product reads all of them every step: a 128-wide BiLSTM
-# took 424 µs paired against 158 µs per direction, while the 32-wide example went 1.41–2.66× →
-# 0.94–1.80× onnxruntime at 2 threads (a 48-wide one: slower at 1 thread, faster at 2).
+# this size of its recurrent ones. A one-row product reads all of them every step, so past it pairing
+# costs more than it saves (README "Speed edits: the measurements behind them").
 MAX_PAIRED_WEIGHT_BYTES = 64 * 1024
 DEFAULT_ACTIVATIONS = {"LSTM": [b"Sigmoid", b"Tanh", b"Tanh"], "GRU": [b"Sigmoid", b"Tanh"]}
 
@@ -140,7 +139,7 @@ class _Unroller:
         step s is the forward direction's step s and the backward one's step T-1-s, each operator doing both
         (block-diagonal weights, each gate's columns as [forward | backward]): half the operators. Each stays
         one row: the two directions as two rows (a BATCH_MATMUL over [2, B, H]) were faster on one thread
-        but woke XNNPACK's second thread for every operator (1.65–1.75× onnxruntime at 2 threads)."""
+        but woke XNNPACK's second thread for every operator, slower at 2 threads."""
         size, steps, gates = self.hidden, self.steps, GATES[self.kind]
         rev = self._const("rev", np.arange(steps - 1, -1, -1))
         x = self.node.input[0]
