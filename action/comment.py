@@ -39,7 +39,7 @@ def upsert(api_url: str, repository: str, number: int, token: str, body: str, ma
 
 
 def main() -> None:
-    from torch2tf.validate.markdown import DIFF_MARKER
+    from torch2tf.validation.markdown import DIFF_MARKER
 
     env = os.environ
     event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())

@@ -88,7 +88,7 @@ def run(env: dict[str, str]) -> dict[str, str]:
                 fh.write("\n" + diff_md.read_text())
             comment = str(diff_md)
     if not comment and report is not None:  # no comparison: the comment carries the parity report itself
-        from torch2tf.validate.markdown import DIFF_MARKER
+        from torch2tf.validation.markdown import DIFF_MARKER
 
         comment_md = work / "torch2tf-comment.md"
         comment_md.write_text(f"{DIFF_MARKER}\n{(out / 'report.md').read_text()}")

@@ -7,7 +7,7 @@
 Converts every example and three nets of families no example covers (ConvNeXt, ViT-tiny, GRU:
 benchmarks/family_models.py) (the ResNet and MobileNet ones also with dynamic-range and full-integer int8
 TFLite, calibrated on seeded random normalized images: no image set ships with the repository), runs
-`torch2tf bench` (batch 1; every runtime in blocks of runs in turn, see torch2tf/validate/bench.py)
+`torch2tf bench` (batch 1; every runtime in blocks of runs in turn, see torch2tf/validation/bench.py)
 and prints each variant's median latency and size as ratios to onnxruntime fp32, then one summary
 row per family. With --repeat K the bench runs K times, one after another, each in a fresh process:
 a ratio is then the median of the K runs with their range, since on a shared machine one run can

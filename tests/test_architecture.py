@@ -29,8 +29,8 @@ def test_import_contracts_hold():
 
 
 @pytest.mark.parametrize("module, line", [
-    ("convert/strategies.py", "from torch2tf.validate.compare import PRESETS"),  # convert → validate
-    ("validate/parity.py", "from torch2tf.pipeline import stages"),  # a lower layer → a higher one
+    ("conversion/strategies.py", "from torch2tf.validation.compare import PRESETS"),  # conversion → validation
+    ("validation/parity.py", "from torch2tf.pipeline import stages"),  # a lower layer → a higher one
     ("specs.py", "from torch2tf.inputs import load_npz"),  # a core cycle
 ])
 def test_import_contracts_catch_a_violation(tmp_path, module, line):

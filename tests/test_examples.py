@@ -57,7 +57,7 @@ def test_example_converts_with_parity(name, tmp_path, parity_collector):
     report = assert_artifacts(out)
     assert json.loads(proc.stdout) == report
     from torch2tf.records import Report
-    from torch2tf.validate.markdown import parity_table, summary_line
+    from torch2tf.validation.markdown import parity_table, summary_line
 
     conversion = report["conversion"]
     record = Report.from_json(report)

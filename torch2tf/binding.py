@@ -10,10 +10,10 @@ converted model returns.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from torch2tf.errors import InputSpecError
+from torch2tf.errors import InputSpecError, UsageError
 
 FIXED_KEYWORDS = {"use_cache": False}
 
@@ -26,6 +26,7 @@ class ForwardSignature:
     keyword_only: tuple[str, ...] = ()
     var_positional: str | None = None  # the name of *args
     var_keyword: str | None = None  # the name of **kwargs
+    defaults: tuple[tuple[str, str], ...] = ()  # (parameter, repr of its default) for those that have one
 
     @classmethod
     def of(cls, function: Any) -> ForwardSignature:
@@ -37,7 +38,8 @@ class ForwardSignature:
         return cls(params=tuple(p.name for p in parameters if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)),
                    keyword_only=tuple(p.name for p in parameters if p.kind == kinds.KEYWORD_ONLY),
                    var_positional=next((p.name for p in parameters if p.kind == kinds.VAR_POSITIONAL), None),
-                   var_keyword=next((p.name for p in parameters if p.kind == kinds.VAR_KEYWORD), None))
+                   var_keyword=next((p.name for p in parameters if p.kind == kinds.VAR_KEYWORD), None),
+                   defaults=tuple((p.name, repr(p.default)) for p in parameters if p.default is not p.empty))
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,27 @@ def _by_position(signature: ForwardSignature, names: list[str], fixed_keywords: 
     unbound = (set(signature.params[len(names):]) | set(signature.keyword_only))
     return CallBinding(positional=tuple(names), slots=tuple(slots), varargs=signature.var_positional,
                        fixed=_fixed(unbound, fixed_keywords))
+
+
+def with_arguments(binding: CallBinding, signature: ForwardSignature, args: dict[str, Any]) -> CallBinding:
+    """``binding`` with forward() parameters set to constants (--arg NAME=VALUE) for the export and every run.
+
+    UsageError for a name forward() does not take, or one an input already reaches."""
+    named = signature.params + signature.keyword_only
+    for name in args:
+        if name not in named and not signature.var_keyword:
+            raise UsageError(f"--arg {name}: forward() has no parameter {name!r}",
+                             hint=f"it takes: {', '.join(named) or 'no named parameters'}")
+        taken = next((given for given, param in binding.slots if param == name), None)
+        if taken is not None:
+            raise UsageError(f"--arg {name}: that parameter already receives the input {taken!r}")
+    return replace(binding, fixed={**binding.fixed, **args})
+
+
+def left_at_default(binding: CallBinding, signature: ForwardSignature) -> list[str]:
+    """forward()'s parameters that neither an input nor a constant sets: ``name=default`` each."""
+    set_here = {param for _, param in binding.slots} | set(binding.fixed)
+    return [f"{name}={default}" for name, default in signature.defaults if name not in set_here]
 
 
 def _fixed(unbound: set[str], fixed_keywords: bool) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """MODEL → a loaded model: a torch module (in eval mode) or an ONNX file; running its forward().
 
 MODEL forms: ``path/file.py:callable``, ``package.module:callable`` (a function returning an
-``nn.Module`` or an ``nn.Module`` class), TorchScript ``.pt``, ExportedProgram ``.pt2``, ``.onnx``.
+``nn.Module`` or an ``nn.Module`` class), TorchScript ``.pt``, ExportedProgram ``.pt2``, ``.onnx``;
+from the Python API also the objects themselves: an ``nn.Module``, a callable returning one, an
+``ExportedProgram``.
 """
 from __future__ import annotations
 
@@ -43,8 +45,18 @@ class LoadedModel:
         return bind_by_position(self.signature, names)
 
 
-def load_model(source: str) -> LoadedModel:
+def model_label(source: Any) -> str:
+    """What the report calls MODEL: the string itself, or the object's class (the Python API)."""
+    if isinstance(source, str):
+        return source
+    name = getattr(source, "__qualname__", None) or type(source).__qualname__
+    return f"{name} (a Python object, torch2tf.convert)"
+
+
+def load_model(source: Any) -> LoadedModel:
     """Load MODEL, put a torch model in eval mode, and remember forward()'s parameter names."""
+    if not isinstance(source, str):
+        return load_object(source)
     path_part = source.rsplit(":", 1)[0] if _has_callable(source) else source
     suffix = Path(path_part).suffix.lower()
     if suffix == ".onnx" and not _has_callable(source):
@@ -64,22 +76,50 @@ def load_model(source: str) -> LoadedModel:
     factory = getattr(module, attr)
     if not callable(factory):
         raise ModelLoadError(f"{source}: {attr!r} is not callable")
+    return _built_module(factory, source)
+
+
+def _built_module(factory: Any, label: str) -> LoadedModel:
+    """``factory()``'s nn.Module, in eval mode; the user's own failures as ModelLoadError."""
+    import torch
+
     try:
         model = factory()
     except SystemExit as exc:  # a sys.exit in user code must not end torch2tf with its exit code
-        raise ModelLoadError(f"calling {source}() called sys.exit({exc.code})") from exc
+        raise ModelLoadError(f"calling {label}() called sys.exit({exc.code})") from exc
     except Exception as exc:  # user code: any failure is the user's to see
-        raise ModelLoadError(f"calling {source}() raised {type(exc).__name__}: {exc}") from exc
+        raise ModelLoadError(f"calling {label}() raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(model, torch.nn.Module):
+        raise ModelLoadError(f"{label}() returned {type(model).__name__}, not a torch.nn.Module")
+    return _module_model(label, model)
+
+
+def _module_model(label: str, model: Any) -> LoadedModel:
+    model.eval()
+    return LoadedModel(label, "callable", module=model, signature=ForwardSignature.of(model.forward))
+
+
+def load_object(obj: Any) -> LoadedModel:
+    """An in-memory model (the Python API): a module, an ExportedProgram, or a callable returning a module."""
     import torch
 
-    if not isinstance(model, torch.nn.Module):
-        raise ModelLoadError(f"{source}() returned {type(model).__name__}, not a torch.nn.Module")
-    model.eval()
-    return LoadedModel(source, "callable", module=model, signature=ForwardSignature.of(model.forward))
+    label = model_label(obj)
+    if isinstance(obj, torch.export.ExportedProgram):
+        return _exported_program_model(label, obj)
+    if isinstance(obj, torch.jit.ScriptModule):
+        return _torchscript_model(label, obj)
+    if isinstance(obj, torch.nn.Module):
+        return _module_model(label, obj)
+    if not callable(obj):
+        raise UsageError(f"model: an nn.Module, a callable returning one, an ExportedProgram, an ONNX "
+                         f"ModelProto or a MODEL string, not {type(obj).__name__}")
+    return _built_module(obj, label)
 
 
-def model_file(source: str) -> Path | None:
+def model_file(source: Any) -> Path | None:
     """The file MODEL names (``file.py`` of ``file.py:build``, a .pt/.pt2/.onnx), if it names one."""
+    if not isinstance(source, str):
+        return None
     path = Path(source.rsplit(":", 1)[0] if _has_callable(source) else source)
     return path if path.suffix.lower() in (".py", ".pt", ".pth", ".pt2", ".onnx") and path.is_file() else None
 
@@ -144,12 +184,16 @@ def _load_torchscript(source: str) -> LoadedModel:
         model = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:
         raise ModelLoadError(f"{source} is not a TorchScript file: {exc}".splitlines()[0]) from exc
+    return _torchscript_model(source, model)
+
+
+def _torchscript_model(label: str, model: Any) -> LoadedModel:
     model.eval()
     try:
         params = [a.name for a in model.forward.schema.arguments if a.name != "self"]
     except AttributeError:
         params = []
-    return LoadedModel(source, "torchscript", module=model, signature=ForwardSignature(params=tuple(params)))
+    return LoadedModel(label, "torchscript", module=model, signature=ForwardSignature(params=tuple(params)))
 
 
 def _load_exported_program(source: str) -> LoadedModel:
@@ -165,8 +209,12 @@ def _load_exported_program(source: str) -> LoadedModel:
         raise ModelLoadError(f"{source} is not an ExportedProgram file: {exc}".splitlines()[0]) from exc
     finally:
         logger.setLevel(level)
+    return _exported_program_model(source, program)
+
+
+def _exported_program_model(label: str, program: Any) -> LoadedModel:
     names = [spec.arg.name for spec in program.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]
-    return LoadedModel(source, "exported_program", module=program.module(), exported_program=program,
+    return LoadedModel(label, "exported_program", module=program.module(), exported_program=program,
                        signature=ForwardSignature(params=tuple(names)))
 
 

@@ -1,6 +1,6 @@
 """Many small onnx2tf conversions in few child processes: the operator table's measurement runs.
 
-The adapter's child (``torch2tf.convert.onnx_to_tf``) takes a list of requests and marks each job in its
+The adapter's child (``torch2tf.conversion.onnx_to_tf``) takes a list of requests and marks each job in its
 log; this driver, which only the op-table script needs, hands it batches and reads the marks.
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from torch2tf.convert.children import ANSI, run_onnx2tf_child, summarize_log
-from torch2tf.convert.onnx_to_tf import DEFAULT_TIMEOUT_S, Onnx2TfRequest
+from torch2tf.conversion.children import ANSI, run_onnx2tf_child, summarize_log
+from torch2tf.conversion.onnx_to_tf import DEFAULT_TIMEOUT_S, Onnx2TfRequest
 
 
 def run_onnx2tf_many(requests: list[Onnx2TfRequest], work_dir: Path,

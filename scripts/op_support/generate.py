@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.op_support.cases import OPSET, case_variants  # noqa: E402
 from scripts.op_support.measure import measure_ops  # noqa: E402
-from torch2tf.convert.op_support import TABLE_FILE  # noqa: E402
-from torch2tf.validate.report import tool_versions  # noqa: E402
+from torch2tf.conversion.op_support import TABLE_FILE  # noqa: E402
+from torch2tf.validation.report import tool_versions  # noqa: E402
 
 
 def main() -> int:

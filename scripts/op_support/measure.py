@@ -22,16 +22,16 @@ import onnx
 
 from scripts.op_support.batch import run_onnx2tf_many
 from scripts.op_support.cases import OpCase, build_case
-from torch2tf.convert.onnx_to_tf import Onnx2TfRequest
-from torch2tf.convert.op_support import STATUSES
-from torch2tf.convert.rewrites import apply_rewrites
-from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw
-from torch2tf.convert.strategies import RECURRENT_OPS
+from torch2tf.conversion.onnx_to_tf import Onnx2TfRequest
+from torch2tf.conversion.op_support import STATUSES
+from torch2tf.conversion.rewrites import apply_rewrites
+from torch2tf.conversion.signature import plan_inputs, read_raw_signature, run_raw
+from torch2tf.conversion.strategies import RECURRENT_OPS
 from torch2tf.native_logs import make_interpreter
 from torch2tf.pipeline.bindings import bind_outputs
 from torch2tf.specs import TensorSpec
 from torch2tf.tflite.inventory import read_tflite_ops
-from torch2tf.validate.compare import Tolerance, compare_output
+from torch2tf.validation.compare import Tolerance, compare_output
 
 # A lone node should match onnxruntime closely; a relative part covers large-valued ops.
 LONE_NODE = Tolerance(atol=1e-4, rtol=1e-4)

@@ -45,7 +45,7 @@ def perturb_second_conv(model, index=None) -> str:
 
 
 def test_broken_conversion_is_caught_and_localized(tmp_path, monkeypatch, cli_runner):
-    from torch2tf.convert.rewrites import registry
+    from torch2tf.conversion.rewrites import registry
 
     (tmp_path / "deep.py").write_text(DEEP_MODEL)
     declared = registry.registered()

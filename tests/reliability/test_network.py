@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import TINY_MODELS
-from torch2tf.convert.children import child_env, offline_prefix
+from torch2tf.conversion.children import child_env, offline_prefix
 
 
 def test_onnxruntime_telemetry_is_off_everywhere():

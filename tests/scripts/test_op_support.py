@@ -5,7 +5,7 @@ import pytest
 
 from scripts.op_support.cases import all_cases
 from scripts.op_support.measure import measure_ops
-from torch2tf.convert.op_support import STATUSES, load_support_table
+from torch2tf.conversion.op_support import STATUSES, load_support_table
 
 
 def test_shipped_table_covers_100_ops_with_measured_statuses():

@@ -152,7 +152,7 @@ def test_smoke_over_both_protocols(server, served_model, tmp_path, cli_runner, s
     import shutil
 
     from torch2tf.records import Report
-    from torch2tf.validate.report import write_report
+    from torch2tf.validation.report import write_report
 
     out = tmp_path / "out"
     shutil.copytree(served_model, out)

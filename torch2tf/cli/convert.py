@@ -78,7 +78,7 @@ from torch2tf.specs import Layouts
 @quiet_option
 @json_option
 @interruptible
-def convert(model, inputs, input_data, output, force, opset, layout, tflite_layout, output_names, seed, work_dir, tolerances,
+def convert(model, inputs, input_data, arguments, output, force, opset, layout, tflite_layout, output_names, seed, work_dir, tolerances,
             strict, no_localize, tflite_builtins_only, quantize, cache_dir, strategy, tune, no_op_check, junit, markdown, quiet,
             as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
@@ -104,7 +104,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, tflite_layo
     """
     check_writable(junit, markdown)
     options = ConvertOptions(model=model, output=output, inputs=list(inputs), input_data=input_data, force=force,
-                             opset=opset, layouts=Layouts(layout, tflite_layout), seed=seed, work_dir=work_dir,
+                             opset=opset, layouts=Layouts(layout, tflite_layout), seed=seed, args=dict(arguments), work_dir=work_dir,
                              tolerances=list(tolerances), strict=strict,
                              localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
                              op_check=not no_op_check, strategy=strategy, tune=tune, quantize=quantize,
@@ -131,7 +131,7 @@ def convert(model, inputs, input_data, output, force, opset, layout, tflite_layo
 @json_option
 @quiet_option
 @interruptible
-def check(model, inputs, input_data, opset, tflite_builtins_only, as_json, quiet):
+def check(model, inputs, input_data, arguments, opset, tflite_builtins_only, as_json, quiet):
     """Operator compatibility of MODEL, in seconds and before converting.
 
     Exports MODEL to ONNX (or reads the .onnx), lists every operator with its count, the status
@@ -147,7 +147,7 @@ def check(model, inputs, input_data, opset, tflite_builtins_only, as_json, quiet
       torch2tf check examples/bert.py:build -i input_ids:Nx32:int64 -i attention_mask:Nx32:int64 --tflite-builtins-only
     """
     options = ConvertOptions(model=model, output=Path("."), inputs=list(inputs), input_data=input_data, opset=opset,
-                             tflite_builtins_only=tflite_builtins_only)
+                             tflite_builtins_only=tflite_builtins_only, args=dict(arguments))
     try:
         compat = run_check(options, on_event=None if quiet or as_json else print_event)
     except Torch2TFError as exc:

@@ -1,6 +1,7 @@
 """Options shared by several commands, declared once; groups of them arrive as one typed value."""
 from __future__ import annotations
 
+import ast
 import functools
 import os
 from pathlib import Path
@@ -33,9 +34,30 @@ def _apply(decorators):
     return wrap
 
 
+class ArgParam(click.ParamType):
+    """NAME=VALUE with VALUE a Python literal (True, 3, 0.5, 'text', (1, 2), None)."""
+
+    name = "NAME=VALUE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        name, sep, text = str(value).partition("=")
+        if not sep or not name.strip().isidentifier():
+            self.fail(f"{value!r}: expected NAME=VALUE, e.g. return_features=True", param, ctx)
+        try:
+            return name.strip(), ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            self.fail(f"{value!r}: {text.strip()!r} is not a Python literal (True, 3, 0.5, 'text', None)", param, ctx)
+
+
 def input_options(example: str):
-    """--input (repeatable) and --input-data."""
+    """--input (repeatable), --input-data and --arg (repeatable)."""
     return _apply([
+        click.option("--arg", "arguments", type=ArgParam(), multiple=True,
+                     help="Set a forward() parameter that is not a tensor, for the export and every run: "
+                          "NAME=VALUE with a Python literal, repeatable. Parameters left at their defaults are "
+                          "listed in the report. Example: --arg return_features=True"),
         click.option("-i", "--input", "inputs", type=InputSpecParam(), multiple=True,
                      help="A model input as NAME:SHAPE[:DTYPE], repeatable, in forward() order. A leading N or "
                           "'batch' makes the batch axis dynamic. DTYPE: float32 (default), float16, int64, int32, "

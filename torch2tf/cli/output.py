@@ -17,8 +17,8 @@ from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.options import StageEvent
 from torch2tf.records import ErrorRecord, FailedRun, Report, dumps
 from torch2tf.stop import Terminated, raise_if_stopped, request_stop, stop_requested
-from torch2tf.validate.junit import write_junit
-from torch2tf.validate.markdown import render_markdown
+from torch2tf.validation.junit import write_junit
+from torch2tf.validation.markdown import render_markdown
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARITY = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them

@@ -10,8 +10,8 @@ from torch2tf.cli.options import COMMAND_SETTINGS
 from torch2tf.cli.output import EXIT_OK, EXIT_PARITY, append_markdown, check_writable, fail, interruptible
 from torch2tf.errors import Torch2TFError
 from torch2tf.records import dumps
-from torch2tf.validate.diff import DiffOptions, diff_reports
-from torch2tf.validate.markdown import render_diff
+from torch2tf.validation.diff import DiffOptions, diff_reports
+from torch2tf.validation.markdown import render_diff
 
 
 @click.group(context_settings=COMMAND_SETTINGS)

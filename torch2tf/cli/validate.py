@@ -22,8 +22,8 @@ from torch2tf.perf.bench import BenchOptions, run_bench
 from torch2tf.perf.profile import run_profile
 from torch2tf.pipeline.revalidate import revalidate
 from torch2tf.records import BenchRow, dumps
-from torch2tf.validate.directory import ValidateOptions
-from torch2tf.validate.markdown import bench_table, parity_table, profile_table, summary_line
+from torch2tf.validation.directory import ValidateOptions
+from torch2tf.validation.markdown import bench_table, parity_table, profile_table, summary_line
 
 
 @click.command(context_settings=COMMAND_SETTINGS)

@@ -20,8 +20,8 @@ from torch2tf.inputs import make_inputs
 from torch2tf.model_source import load_model
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.records import Benchmark, BenchRow, Manifest, read_report
-from torch2tf.validate.report import update_report
-from torch2tf.validate.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
+from torch2tf.validation.report import update_report
+from torch2tf.validation.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
 
 WARMUP = 3
 BLOCK = 10  # timed runs of one runtime in a row

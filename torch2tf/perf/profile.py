@@ -26,8 +26,8 @@ from torch2tf.native_logs import filtered_native_stderr, make_interpreter
 from torch2tf.perf.bench import WARMUP, tflite_vs_onnxruntime
 from torch2tf.perf.op_models import OpModel, op_models
 from torch2tf.records import OpTime, Profile, RuntimeProfile, XnnpackUse, read_report
-from torch2tf.validate.report import update_report
-from torch2tf.validate.runners import OrtRunner, TfliteRunner
+from torch2tf.validation.report import update_report
+from torch2tf.validation.runners import OrtRunner, TfliteRunner
 
 
 def run_profile(directory: Path, target: str = "tflite_float32", threads: int = 2, rounds: int = 20,

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch2tf.cache import directory_digest
-from torch2tf.convert.onnx_to_tf import run_onnx2tf
-from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
-from torch2tf.convert.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request
+from torch2tf.conversion.onnx_to_tf import run_onnx2tf
+from torch2tf.conversion.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
+from torch2tf.conversion.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError, InternalError
 from torch2tf.inputs import Sample
 from torch2tf.native_logs import import_tensorflow
@@ -23,10 +23,17 @@ from torch2tf.pipeline.bindings import bind_outputs
 from torch2tf.pipeline.finish import FinishedTflite, FinishRequest, finish_tflite
 from torch2tf.records import ConversionAttempt, ParityEntry, RewriteNote
 from torch2tf.specs import Layouts, SignaturePlan, TensorSpec
-from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.half_weights import check_fp16_file
-from torch2tf.validate.parity import FP32_TARGETS, HALF_TARGET, Outputs, check_target, failed_target, summarize_failures
-from torch2tf.validate.runners import SavedModelRunner, TfliteRunner
+from torch2tf.validation.compare import Tolerances
+from torch2tf.validation.half_weights import check_fp16_file
+from torch2tf.validation.parity import (
+    FP32_TARGETS,
+    HALF_TARGET,
+    Outputs,
+    check_target,
+    failed_target,
+    summarize_failures,
+)
+from torch2tf.validation.runners import SavedModelRunner, TfliteRunner
 
 # target, file precision; the fp32 preset judges both files' conversion error (fp16's precision loss is beside it)
 TFLITE_PRECISIONS = (("tflite_float32", "float32"), ("tflite_float16", "float16"))

@@ -13,8 +13,8 @@ import numpy as np
 from torch2tf.errors import ConversionError
 from torch2tf.inputs import Sample
 from torch2tf.specs import TensorBinding, TensorSpec, candidate_perms
-from torch2tf.validate.compare import PRESETS, compare_output
-from torch2tf.validate.runners import TfliteRunner
+from torch2tf.validation.compare import PRESETS, compare_output
+from torch2tf.validation.runners import TfliteRunner
 
 
 def bind_outputs(output_specs: list[TensorSpec], raw_outputs: dict[str, np.ndarray],

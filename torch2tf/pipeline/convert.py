@@ -15,9 +15,9 @@ from pathlib import Path
 
 from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
 from torch2tf.cache import Cache
-from torch2tf.convert.children import Ahead, started_ahead
-from torch2tf.convert.compatibility import Compatibility, inventory, operators_json
-from torch2tf.convert.strategies import PreparedGraphs
+from torch2tf.conversion.children import Ahead, started_ahead
+from torch2tf.conversion.compatibility import Compatibility, inventory, operators_json
+from torch2tf.conversion.strategies import PreparedGraphs
 from torch2tf.errors import UsageError
 from torch2tf.inputs import load_npz
 from torch2tf.model_source import model_file
@@ -30,9 +30,9 @@ from torch2tf.pipeline.outputs import manifest_record, tflite_truth, write_artif
 from torch2tf.pipeline.quantize import Quantized, quantize_stage
 from torch2tf.records import Conversion, Export, ParityEntry, Report, TfliteSummary
 from torch2tf.stop import raise_if_stopped
-from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.parity import fp32_failed, uninformative_line, uninformative_outputs
-from torch2tf.validate.report import tool_versions, write_report
+from torch2tf.validation.compare import Tolerances
+from torch2tf.validation.parity import fp32_failed, uninformative_line, uninformative_outputs
+from torch2tf.validation.report import tool_versions, write_report
 from torch2tf.workspace import owned_dir
 
 
@@ -52,7 +52,7 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
         raise UsageError("--tune compares the strategies and --strategy names one: give one of them")
     model = model_file(options.model)
     check_output_dir(options.output, options.force, keep=(model,) if model else ())
-    arrays = load_npz(options.input_data) if options.input_data else None
+    arrays = _arrays(options)
     staging = StagingDir(options.output)
     try:
         # onnx2tf's and onnxsim's children import while this process loads and exports the model
@@ -107,14 +107,14 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
                                                                cache))
     strict = bool(options.quantize and options.quantize.strict)
     truth = log.run("tflite_ops", lambda: tflite_truth(chosen, quantized, options.tflite_builtins_only))
-    notes = [*exported.notes, *quantized.notes]
+    notes = [*loaded.notes, *exported.notes, *quantized.notes]
     if cache.used:
         kinds = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
         notes.append(f"from the cache ({options.cache_dir}): "
                      f"{', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
                      "parity checked again on every artifact")
     log.run("write", lambda: write_artifacts(staging, chosen, quantized, strict), describe=lambda _: str(options.output))
-    report = Report(model=options.model, inputs=tuple(s.to_json() for s in loaded.specs),
+    report = Report(model=loaded.model.source, inputs=tuple(s.to_json() for s in loaded.specs),
                     outputs=tuple(s.to_json() for s in checked.output_specs), stages=tuple(log.stages),
                     operators=operators_json(checked.compatibility) + truth.operators,
                     parity=tuple(parity + quantized.parity), export=_export_record(exported, ladder),
@@ -122,7 +122,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
                     localization=localization, notes=tuple(notes), versions=tool_versions(),
                     uninformative=uninformative, strict=options.strict)
     write_report(staging, report)
-    write_manifest(staging, manifest_record(options.model, options.seed, loaded.vocab, report, chosen, quantized,
+    write_manifest(staging, manifest_record(loaded.model.source, options.seed, loaded.vocab, report, chosen, quantized,
                                             strict))
     return report
 
@@ -150,7 +150,7 @@ def _parity_summary(parity: list[ParityEntry]) -> str:
 
 def run_check(options: ConvertOptions, on_event: EventSink | None = None) -> Compatibility:
     """``torch2tf check``: load, export, inventory — no conversion, nothing written."""
-    arrays = load_npz(options.input_data) if options.input_data else None
+    arrays = _arrays(options)
     log = StageLog(on_event)
     with owned_dir(None, "torch2tf-check-") as work:
         loaded = log.run("load", lambda: stages.load(options, arrays))
@@ -159,6 +159,13 @@ def run_check(options: ConvertOptions, on_event: EventSink | None = None) -> Com
                                                                        PreparedGraphs()),
                            describe=lambda _: "onnxsim and rewrites, as the first conversion strategy does")
         return inventory(prepared, options.tflite_builtins_only, source_path=exported.path)
+
+
+def _arrays(options: ConvertOptions):
+    """The user's sample arrays: --input-data's .npz, or the tensors the Python API was given."""
+    if options.input_data and options.input_arrays:
+        raise UsageError("give the sample arrays once: --input-data or example tensors, not both")
+    return load_npz(options.input_data) if options.input_data else options.input_arrays
 
 
 def _tolerances(options: ConvertOptions) -> Tolerances:

@@ -12,7 +12,7 @@ import inspect
 from pathlib import Path
 
 from torch2tf.cache import Cache, file_digest
-from torch2tf.convert.export import ExportRequest, ExportResult, export_onnx
+from torch2tf.conversion.export import ExportRequest, ExportResult, export_onnx
 from torch2tf.model_source import LoadedModel, model_file
 from torch2tf.records import ExportAttempt
 

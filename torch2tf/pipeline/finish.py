@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from torch2tf.convert.rewrites.registry import SPEED
-from torch2tf.convert.tflite_pads import widen_narrow_pads
-from torch2tf.convert.tflite_signature import adopt_signature_names, sign_tflite
+from torch2tf.conversion.rewrites.registry import SPEED
+from torch2tf.conversion.tflite_pads import widen_narrow_pads
+from torch2tf.conversion.tflite_signature import adopt_signature_names, sign_tflite
 from torch2tf.inputs import Sample
 from torch2tf.pipeline.bindings import bind_tflite_outputs
 from torch2tf.records import RewriteNote

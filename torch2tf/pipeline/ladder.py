@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from torch2tf.convert.export import EXPORTERS, export_onnx
-from torch2tf.convert.onnx_checks import check_and_infer_shapes
-from torch2tf.convert.strategies import GraphFacts, Strategy, strategies_for
+from torch2tf.conversion.export import EXPORTERS, export_onnx
+from torch2tf.conversion.onnx_checks import check_and_infer_shapes
+from torch2tf.conversion.strategies import GraphFacts, Strategy, strategies_for
 from torch2tf.errors import ConversionError, Torch2TFError, UsageError
 from torch2tf.perf.bench import time_tflite_files
 from torch2tf.pipeline.attempt import Attempt, AttemptContext, Candidate, try_strategy
 from torch2tf.pipeline.stages import Exported, Loaded, export_path, export_request
 from torch2tf.records import ExportAttempt
-from torch2tf.validate.parity import TargetRun, compare_target, run_samples, summarize_failures
-from torch2tf.validate.runners import OrtRunner
+from torch2tf.validation.parity import TargetRun, compare_target, run_samples, summarize_failures
+from torch2tf.validation.runners import OrtRunner
 
 FALLBACK_OPSET = 17  # the TorchScript exporter's retry uses another opset too
 CONSOLE_LINE = 200  # a failed rung is one line this long on the console; report.md and its log have it all

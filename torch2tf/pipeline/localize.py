@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from torch2tf.convert.onnx_source import node_source
-from torch2tf.convert.onnx_to_tf import copy_onnx, run_onnx2tf
-from torch2tf.convert.signature import plan_inputs, read_raw_signature, run_raw
-from torch2tf.convert.strategies import RequestExtras, Strategy, kept_layout_inputs, onnx2tf_request
+from torch2tf.conversion.onnx_source import node_source
+from torch2tf.conversion.onnx_to_tf import copy_onnx, run_onnx2tf
+from torch2tf.conversion.signature import plan_inputs, read_raw_signature, run_raw
+from torch2tf.conversion.strategies import RequestExtras, Strategy, kept_layout_inputs, onnx2tf_request
 from torch2tf.records import Localization
 from torch2tf.specs import TensorSpec, candidate_perms, load_onnx_graph
-from torch2tf.validate.compare import OutputComparison, Tolerance, compare_output
+from torch2tf.validation.compare import OutputComparison, Tolerance, compare_output
 
 MAX_PROBES = 16
 # Intermediate tensors can be large in magnitude: allow a relative part on top of fp32's atol.

@@ -4,9 +4,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
-from torch2tf.convert.quantize import QuantizeOptions
+import numpy as np
+
+from torch2tf.conversion.quantize import QuantizeOptions
 from torch2tf.errors import Torch2TFError
 from torch2tf.records import Stage
 from torch2tf.specs import Layouts, TensorSpec
@@ -18,10 +20,13 @@ T = TypeVar("T")
 
 @dataclass
 class ConvertOptions:
-    model: str
+    model: Any  # a MODEL string, or (the Python API) an nn.Module, a callable returning one, an ExportedProgram
     output: Path
     inputs: list[TensorSpec] = field(default_factory=list)
     input_data: Path | None = None
+    input_arrays: dict[str, np.ndarray] | None = None  # example tensors given in memory (the Python API)
+    args: dict[str, Any] = field(default_factory=dict)  # --arg: forward() parameters that are not tensors
+    label: str = ""  # what the report calls MODEL, when not MODEL itself (an ONNX ModelProto saved for the run)
     force: bool = False
     opset: int = DEFAULT_OPSET
     layouts: Layouts = field(default_factory=Layouts)  # image tensors of the SavedModel and .tflite signatures

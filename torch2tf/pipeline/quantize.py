@@ -9,16 +9,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from torch2tf.cache import Cache
-from torch2tf.convert.quantize import VARIANTS, QuantizeOptions, load_calibration, quantize
+from torch2tf.conversion.quantize import VARIANTS, QuantizeOptions, load_calibration, quantize
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError
 from torch2tf.pipeline.attempt import Attempt
 from torch2tf.pipeline.finish import FinishRequest, finish_tflite
 from torch2tf.pipeline.stages import Loaded
 from torch2tf.records import ParityEntry, RewriteNote
 from torch2tf.specs import TensorBinding, TensorSpec
-from torch2tf.validate.compare import Tolerances
-from torch2tf.validate.parity import check_target, failed_target
-from torch2tf.validate.runners import TfliteRunner
+from torch2tf.validation.compare import Tolerances
+from torch2tf.validation.parity import check_target, failed_target
+from torch2tf.validation.runners import TfliteRunner
 
 
 @dataclass

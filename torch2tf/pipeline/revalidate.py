@@ -11,12 +11,12 @@ import time
 from dataclasses import replace
 from typing import Callable
 
-from torch2tf.convert.strategies import prepare_onnx2tf_input, strategy_from_json
+from torch2tf.conversion.strategies import prepare_onnx2tf_input, strategy_from_json
 from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, localize_divergence
 from torch2tf.records import Report
-from torch2tf.validate.directory import DirectoryValidation, ValidateOptions, validate_directory
-from torch2tf.validate.parity import fp32_failed, uninformative_line
-from torch2tf.validate.report import update_report
+from torch2tf.validation.directory import DirectoryValidation, ValidateOptions, validate_directory
+from torch2tf.validation.parity import fp32_failed, uninformative_line
+from torch2tf.validation.report import update_report
 from torch2tf.workspace import owned_dir
 
 StageSink = Callable[[str, float, str], None]

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from torch2tf.binding import CallBinding
+from torch2tf.binding import CallBinding, left_at_default, with_arguments
 from torch2tf.cache import Cache
-from torch2tf.convert.compatibility import Compatibility, inventory
-from torch2tf.convert.export import ExportRequest, normalize_onnx, written_opset
-from torch2tf.convert.onnx_checks import check_and_infer_shapes
-from torch2tf.convert.strategies import GraphFacts, PreparedGraphs, graph_facts, strategies_for
-from torch2tf.errors import ConversionError
+from torch2tf.conversion.compatibility import Compatibility, inventory
+from torch2tf.conversion.export import ExportRequest, normalize_onnx, written_opset
+from torch2tf.conversion.onnx_checks import check_and_infer_shapes
+from torch2tf.conversion.strategies import GraphFacts, PreparedGraphs, graph_facts, strategies_for
+from torch2tf.errors import ConversionError, UsageError
 from torch2tf.inputs import Sample, resolve_input_specs, validation_samples, vocab_sizes
 from torch2tf.model_source import LoadedModel, load_model, run_forward
 from torch2tf.pipeline.export_cache import export_with_cache
@@ -34,6 +34,7 @@ class Loaded:
     binding: CallBinding | None  # how the inputs reach forward(); None for an ONNX file
     vocab: dict[str, int]
     samples: list[Sample]
+    notes: list[str] = field(default_factory=list)  # e.g. forward() parameters left at their defaults
 
     def __str__(self) -> str:
         return f"{self.model.kind}; inputs " + ", ".join(f"{s.name}:{s.shape_text()}:{s.dtype}" for s in self.specs)
@@ -41,10 +42,21 @@ class Loaded:
 
 def load(options: ConvertOptions, arrays: dict[str, np.ndarray] | None) -> Loaded:
     model = load_model(options.model)
+    if options.label:
+        model = replace(model, source=options.label)
     specs = resolve_input_specs(model, options.inputs, arrays)
-    binding = None if model.kind == "onnx" else model.binding([s.name for s in specs])
+    if options.args and model.kind != "callable":
+        raise UsageError(f"--arg sets a parameter of a Python model's forward(); this MODEL is {model.kind}: "
+                         "its arguments were fixed when it was compiled")
+    binding, notes = None, []
+    if model.kind != "onnx":
+        binding = with_arguments(model.binding([s.name for s in specs]), model.signature, options.args)
+        defaults = left_at_default(binding, model.signature)
+        if defaults:
+            notes.append(f"forward() parameters left at their defaults: {', '.join(defaults)} "
+                         "(--arg NAME=VALUE sets one)")
     vocab = vocab_sizes(model, specs)
-    return Loaded(model, specs, binding, vocab, validation_samples(specs, options.seed, vocab, arrays=arrays))
+    return Loaded(model, specs, binding, vocab, validation_samples(specs, options.seed, vocab, arrays=arrays), notes)
 
 
 @dataclass

@@ -22,9 +22,9 @@ from torch2tf.inputs import validation_samples
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.records import Latency, ParityEntry, read_report
 from torch2tf.specs import SIGNATURE_KEY
-from torch2tf.validate.parity import check_target, run_samples
-from torch2tf.validate.report import update_report
-from torch2tf.validate.runners import OrtRunner, Runner
+from torch2tf.validation.parity import check_target, run_samples
+from torch2tf.validation.report import update_report
+from torch2tf.validation.runners import OrtRunner, Runner
 
 TIMEOUT_S = 30.0
 
