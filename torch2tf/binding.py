@@ -43,7 +43,7 @@ class ForwardSignature:
 
 
 @dataclass(frozen=True)
-class CallBinding:
+class ForwardCall:
     """The inputs (by name) split into forward()'s positional and keyword arguments."""
 
     positional: tuple[str, ...] = ()  # input names passed by position, in order
@@ -70,7 +70,7 @@ class CallBinding:
         return shapes
 
 
-def bind_inputs(signature: ForwardSignature, names: list[str], fixed_keywords: bool = True) -> CallBinding:
+def bind_inputs(signature: ForwardSignature, names: list[str], fixed_keywords: bool = True) -> ForwardCall:
     """Decide how each input reaches forward(); InputSpecError when one has nowhere to go."""
     named = set(signature.params) | set(signature.keyword_only)
     taken = {n for n in names if n in named}
@@ -89,11 +89,11 @@ def bind_inputs(signature: ForwardSignature, names: list[str], fixed_keywords: b
             takes = ", ".join(signature.params + signature.keyword_only) or "nothing"
             raise InputSpecError(f"{len(names)} inputs given but forward() takes {len(named)}: {takes}",
                                  hint=f"input {name!r} matches no parameter of forward()")
-    return CallBinding(keyword=tuple((param, name) for name, param in slots), slots=tuple(slots),
+    return ForwardCall(keyword=tuple((param, name) for name, param in slots), slots=tuple(slots),
                        fixed=_fixed(named - taken, fixed_keywords))
 
 
-def bind_by_position(signature: ForwardSignature, names: list[str]) -> CallBinding:
+def bind_by_position(signature: ForwardSignature, names: list[str]) -> ForwardCall:
     """Every input by position, in --input order: how a TorchScript or ExportedProgram module takes them."""
     if len(names) > len(signature.params) and not signature.var_positional and signature.params:
         raise InputSpecError(f"{len(names)} inputs given but forward() takes {len(signature.params)}: "
@@ -101,7 +101,7 @@ def bind_by_position(signature: ForwardSignature, names: list[str]) -> CallBindi
     return _by_position(signature, names, fixed_keywords=False)
 
 
-def _by_position(signature: ForwardSignature, names: list[str], fixed_keywords: bool) -> CallBinding:
+def _by_position(signature: ForwardSignature, names: list[str], fixed_keywords: bool) -> ForwardCall:
     """Some inputs can only go through *args: then every input goes by position, in --input order."""
     slots = [(name, signature.params[i] if i < len(signature.params) else None) for i, name in enumerate(names)]
     for name, param in slots:
@@ -110,11 +110,11 @@ def _by_position(signature: ForwardSignature, names: list[str], fixed_keywords: 
                                  f"as {param or '*' + signature.var_positional!r}",
                                  hint=f"give --input in forward()'s order: {', '.join(signature.params)}, then *args")
     unbound = (set(signature.params[len(names):]) | set(signature.keyword_only))
-    return CallBinding(positional=tuple(names), slots=tuple(slots), varargs=signature.var_positional,
+    return ForwardCall(positional=tuple(names), slots=tuple(slots), varargs=signature.var_positional,
                        fixed=_fixed(unbound, fixed_keywords))
 
 
-def with_arguments(binding: CallBinding, signature: ForwardSignature, args: dict[str, Any]) -> CallBinding:
+def with_arguments(binding: ForwardCall, signature: ForwardSignature, args: dict[str, Any]) -> ForwardCall:
     """``binding`` with forward() parameters set to constants (--arg NAME=VALUE) for the export and every run.
 
     UsageError for a name forward() does not take, or one an input already reaches."""
@@ -129,7 +129,7 @@ def with_arguments(binding: CallBinding, signature: ForwardSignature, args: dict
     return replace(binding, fixed={**binding.fixed, **args})
 
 
-def left_at_default(binding: CallBinding, signature: ForwardSignature) -> list[str]:
+def left_at_default(binding: ForwardCall, signature: ForwardSignature) -> list[str]:
     """forward()'s parameters that neither an input nor a constant sets: ``name=default`` each."""
     set_here = {param for _, param in binding.slots} | set(binding.fixed)
     return [f"{name}={default}" for name, default in signature.defaults if name not in set_here]

@@ -12,7 +12,7 @@ class Torch2TFError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
-        self.details = details or []  # the full story behind a one-line message (e.g. every rung's reason)
+        self.details = details or []  # the full story behind a one-line message (e.g. every strategy's reason)
         self.stage: str | None = None  # the pipeline stage it ended, once known
 
     def __str__(self) -> str:

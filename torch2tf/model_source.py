@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.binding import CallBinding, ForwardSignature, bind_by_position, bind_inputs
+from torch2tf.binding import ForwardCall, ForwardSignature, bind_by_position, bind_inputs
 from torch2tf.errors import ModelLoadError, ModelRunError, UsageError
 
 
@@ -38,7 +38,7 @@ class LoadedModel:
         """forward()'s named positional parameters."""
         return list(self.signature.params)
 
-    def binding(self, names: list[str]) -> CallBinding:
+    def binding(self, names: list[str]) -> ForwardCall:
         """How inputs with these names reach forward(): a Python module by name, a compiled one by position."""
         if self.kind == "callable":
             return bind_inputs(self.signature, names)
@@ -228,7 +228,7 @@ class ForwardResult:
     names: list[str]
 
 
-def run_forward(module: Any, binding: CallBinding, feeds: dict[str, np.ndarray]) -> ForwardResult:
+def run_forward(module: Any, binding: ForwardCall, feeds: dict[str, np.ndarray]) -> ForwardResult:
     """Run the torch model on numpy feeds; raise ModelRunError naming the shapes on failure."""
     import torch
 

@@ -134,16 +134,16 @@ def test_tune_converts_with_every_strategy_and_keeps_the_fastest_that_holds(tiny
     report = json.loads((out / "report.json").read_text())
     attempts = report["conversion"]["attempts"]
     timed = [a for a in attempts if "tflite_fp32_ms" in a]
-    assert len(attempts) == 4 and len(timed) >= 2  # every rung tried; those that hold parity timed
+    assert len(attempts) == 4 and len(timed) >= 2  # every strategy tried; those that hold parity timed
     assert all(a["status"] == "ok" and a["tflite_fp32_ms"] > 0 for a in timed)
     chosen = next(a for a in timed if a["strategy"] == report["conversion"]["strategy"])
     assert chosen["tflite_fp32_ms"] <= 1.05 * min(a["tflite_fp32_ms"] for a in timed)
     assert all(a["tflite_fp32_ms"] > 1.05 * min(b["tflite_fp32_ms"] for b in timed)
-               for a in timed[:timed.index(chosen)])  # an earlier rung only loses by more than 5%
+               for a in timed[:timed.index(chosen)])  # an earlier strategy only loses by more than 5%
     manifest = json.loads((out / "manifest.json").read_text())
     assert chosen["strategy"] in json.dumps(manifest)
     assert "--tune: the fastest TFLite fp32 file" in (out / "report.md").read_text()
-    assert "the earliest rung within 5% of it" in (out / "report.md").read_text()
+    assert "the earliest strategy within 5% of it" in (out / "report.md").read_text()
     refused = cli_runner.invoke(main, ["convert", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "-o",
                                        str(tmp_path / "other"), "--tune", "--strategy", "static-batch"])
     assert refused.exit_code == 2 and "--tune compares the strategies" in refused.output

@@ -217,7 +217,7 @@ def test_int8_of_a_two_input_two_output_model_keeps_the_names(tmp_path):
 
 
 def test_int8_of_a_strided_stem_with_the_input_layout_kept(small, tmp_path):
-    """keep-layout (a rung --tune may pick) leaves the input [N, C, H, W]; the int8 stem fold into a
+    """keep-layout (a strategy --tune may pick) leaves the input [N, C, H, W]; the int8 stem fold into a
     SpaceToDepth, which onnx2tf lowers channel-last, would make the int8 conversion fail there."""
     from click.testing import CliRunner
 

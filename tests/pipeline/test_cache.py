@@ -66,7 +66,7 @@ def test_damaged_entry_is_never_a_pass(tiny_models, tmp_path):
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     first_rung = report["conversion"]["attempts"][0]
     assert first_rung["status"] != "ok"  # the damaged conversion was caught, not passed
-    assert again.returncode == 0 and report["passed"]  # the next rung converted from scratch
+    assert again.returncode == 0 and report["passed"]  # the next strategy converted from scratch
 
 
 def test_a_damaged_serving_saved_model_is_never_a_pass(tiny_models, tmp_path):

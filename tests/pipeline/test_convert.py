@@ -159,7 +159,7 @@ def build():
 
 
 def test_failed_ladder_is_one_line_naming_the_closest_rung(tmp_path):
-    """Every rung fails (onnx2tf has no DFT converter): short lines, one error line, the full story in --json."""
+    """Every strategy fails (onnx2tf has no DFT converter): short lines, one error line, the full story in --json."""
     (tmp_path / "spectrum.py").write_text(SPECTRUM)
     out = tmp_path / "out"
     proc = run_cli("convert", f"{tmp_path / 'spectrum.py'}:build", "-i", "x:Nx16", "--no-op-check",
@@ -169,8 +169,8 @@ def test_failed_ladder_is_one_line_naming_the_closest_rung(tmp_path):
     assert len(errors) == 1 and "closest: dynamo/dynamic-batch" in errors[0] and len(errors[0]) < 320
     lines = [line for line in proc.stderr.splitlines() if line.startswith("[convert]   ")]
     assert lines and all(len(line) <= len("[convert]   ") + 200 for line in lines)
-    rungs = [line for line in lines if line.startswith("[convert]   dynamo/")]  # the exporter fallback failed too
+    strategies = [line for line in lines if line.startswith("[convert]   dynamo/")]  # the exporter fallback failed too
     error = json.loads(proc.stdout)["error"]
-    assert error["stage"] == "convert" and len(error["details"]) == len(rungs) == 1
+    assert error["stage"] == "convert" and len(error["details"]) == len(strategies) == 1
     assert any("DFT" in detail for detail in error["details"])  # the full reason survives
     assert not out.exists()

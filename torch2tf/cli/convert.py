@@ -65,7 +65,7 @@ from torch2tf.specs import Layouts
 @builtins_only_option
 @quantize_options
 @cache_options
-@click.option("--strategy", help="Try only this conversion strategy (a rung of the ladder, as named in report.md, "
+@click.option("--strategy", help="Try only this conversion strategy (as named in report.md, "
                                  "e.g. static-batch) instead of walking the ladder.")
 @click.option("--tune", is_flag=True,
               help="Convert with every strategy that applies (one onnx2tf run each) and keep, among those that "

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.binding import CallBinding
+from torch2tf.binding import ForwardCall
 from torch2tf.errors import ExportError, UsageError
 from torch2tf.model_source import LoadedModel, named_outputs
 from torch2tf.native_logs import silenced_fds
@@ -34,7 +34,7 @@ class ExportRequest:
 
     loaded: LoadedModel
     specs: list[TensorSpec]
-    binding: CallBinding
+    binding: ForwardCall
     feeds: dict[str, np.ndarray]
     path: Path
     opset: int
@@ -188,7 +188,7 @@ def _export_torchscript(request: ExportRequest) -> None:
                           output_names=names, dynamic_axes=dynamic_axes or None, do_constant_folding=True)
 
 
-def _positional_call(module, binding: CallBinding, names: list[str]):
+def _positional_call(module, binding: ForwardCall, names: list[str]):
     """``module`` as the TorchScript tracer wants it: positional tensors in, a flat tuple of tensors out."""
     import torch
 

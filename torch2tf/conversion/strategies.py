@@ -56,13 +56,14 @@ def strategies_for(specs: list[TensorSpec], facts: GraphFacts = GraphFacts()) ->
     strict = facts.search_rank <= STRICT_MAX_RANK
     suffix = ("+rnn-unroll" if unroll else "") + ("" if strict else "+no-strict")
     common = dict(unroll_rnn=unroll, strict=strict)
-    rungs = [Strategy(("dynamic-batch" if dynamic else "static-shape") + suffix, **common)]
+    strategies = [Strategy(("dynamic-batch" if dynamic else "static-shape") + suffix, **common)]
     if dynamic:
-        rungs.append(Strategy("static-batch" + suffix, static_batch=True, **common))
-    rungs.append(Strategy(rungs[-1].name + "+no-onnxsim", static_batch=dynamic, use_onnxsim=False, **common))
+        strategies.append(Strategy("static-batch" + suffix, static_batch=True, **common))
+    strategies.append(Strategy(strategies[-1].name + "+no-onnxsim", static_batch=dynamic, use_onnxsim=False, **common))
     if has_channels:
-        rungs.append(Strategy(rungs[-2].name + "+keep-layout", static_batch=dynamic, keep_input_layout=True, **common))
-    return rungs
+        strategies.append(Strategy(strategies[-2].name + "+keep-layout", static_batch=dynamic, keep_input_layout=True,
+                                   **common))
+    return strategies
 
 
 def graph_facts(path: Path) -> GraphFacts:

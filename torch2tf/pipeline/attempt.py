@@ -1,9 +1,9 @@
-"""One rung of the ladder: convert one export with one strategy and check every artifact.
+"""One attempt: convert one export with one strategy and check every artifact.
 
 An attempt runs onnx2tf on the strategy's graph, wraps the result in the PyTorch-facing serving
 signature, binds the TFLite outputs by value, and checks the SavedModel and both TFLite files
 against onnxruntime on the same samples. It never raises for the model's faults: the reason is
-recorded and the ladder tries the next rung.
+recorded and the ladder tries the next strategy.
 """
 from __future__ import annotations
 
@@ -96,9 +96,9 @@ class Attempt:
 
     @property
     def fp32_holds(self) -> bool:
-        """The export matches torch and the fp32 artifacts match it: what another rung could change.
+        """The export matches torch and the fp32 artifacts match it: what another strategy could change.
 
-        An fp16 file that alone fails is precision, not conversion: every rung stores the same weights.
+        An fp16 file that alone fails is precision, not conversion: every strategy stores the same weights.
         """
         fp32 = [p for p in self.parity if p.target in FP32_TARGETS]
         return not self.candidate.export_differs and len(fp32) == len(FP32_TARGETS) and all(p.passed for p in fp32)
@@ -115,7 +115,7 @@ class Attempt:
         return self.directory / "raw" / f"model_{precision}.tflite"
 
     def record(self) -> ConversionAttempt:
-        """report.json's entry for this rung."""
+        """report.json's entry for this strategy."""
         return ConversionAttempt(self.exporter, self.strategy.name, self.status, self.reason, round(self.seconds, 2),
                                  tuple(self.rewrites), None if self.tflite_ms is None else round(self.tflite_ms, 6))
 
@@ -135,8 +135,8 @@ def try_strategy(candidate: Candidate, strategy: Strategy, ctx: AttemptContext) 
     except (ConversionError, ArtifactLoadError) as exc:
         attempt.reason = exc.message
     except InternalError:
-        raise  # a bug of ours is never a rung that failed: it stops the run, with its traceback
-    except Exception as exc:  # TF/LiteRT raise their own types on graphs onnx2tf mis-built: next rung
+        raise  # a bug of ours is never a strategy that failed: it stops the run, with its traceback
+    except Exception as exc:  # TF/LiteRT raise their own types on graphs onnx2tf mis-built: next strategy
         attempt.reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
     attempt.seconds = time.perf_counter() - start
     if attempt.parity and not attempt.reason:

@@ -56,7 +56,7 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     staging = StagingDir(options.output)
     try:
         # onnx2tf's and onnxsim's children import while this process loads and exports the model
-        # --tune: every rung converts (strategies_for builds at most four)
+        # --tune: every strategy converts (strategies_for builds at most four)
         onnx2tf_runs = (4 if options.tune else 1) + (len(options.quantize.modes) if options.quantize else 0)
         with _work_dir(options.work_dir) as work, started_ahead(work, onnx2tf_runs) as ahead:
             report = _run_stages(options, arrays, tolerances, StageLog(on_event), staging.path, work, ahead)
@@ -84,8 +84,8 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     ctx = AttemptContext(specs=loaded.specs, output_specs=checked.output_specs, samples=loaded.samples,
                          layouts=options.layouts, seed=options.seed, work_dir=work, tolerances=tolerances,
                          prepared=graphs)
-    rungs = select_strategies(loaded.specs, checked.facts, options.strategy)
-    ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, rungs, lambda d, s: log.info("convert", d, s),
+    strategies = select_strategies(loaded.specs, checked.facts, options.strategy)
+    ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, strategies, log.informs("convert"),
                                                options.tune).climb())
     chosen = ladder.chosen
     parity = ([chosen.candidate.export_check] if chosen.candidate.export_check else []) + list(chosen.parity)

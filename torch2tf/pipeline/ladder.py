@@ -3,7 +3,7 @@
 onnxruntime runs once per sample on each export (the reference), and its outputs are compared with
 the torch outputs computed at export time. An export that already differs from torch is skipped
 while another exporter may do better; if none does, the first such export is converted anyway and
-the report says so. When no rung holds parity, the attempt with the fewest failing targets is kept.
+the report says so. When no strategy holds parity, the attempt with the fewest failing targets is kept.
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from torch2tf.validation.parity import TargetRun, compare_target, run_samples, s
 from torch2tf.validation.runners import OrtRunner
 
 FALLBACK_OPSET = 17  # the TorchScript exporter's retry uses another opset too
-CONSOLE_LINE = 200  # a failed rung is one line this long on the console; report.md and its log have it all
-TUNE_THREADS, TUNE_ROUNDS = 2, 40  # --tune times each rung's TFLite fp32 file like `torch2tf bench` does
-# --tune keeps an earlier (more native) rung unless a later one is this much faster: two timings of the same
-# file differ by a few percent, and the ResNet example's keep-layout rung once won by 0.2%, giving up its
+CONSOLE_LINE = 200  # a failed strategy is one line this long on the console; report.md and its log have it all
+TUNE_THREADS, TUNE_ROUNDS = 2, 40  # --tune times each strategy's TFLite fp32 file like `torch2tf bench` does
+# --tune keeps an earlier (more native) strategy unless a later one is this much faster: two timings of the same
+# file differ by a few percent, and the ResNet example's keep-layout strategy once won by 0.2%, giving up its
 # native dynamic batch (and, before int8_rewrites, its int8 file) for noise
 TUNE_MARGIN = 0.05
 Inform = Callable[[str, float], None]
@@ -44,13 +44,14 @@ class LadderResult:
 
 
 def select_strategies(specs, facts: GraphFacts, only: str | None) -> list[Strategy]:
-    """The rungs for these inputs and this graph; ``only`` (--strategy) keeps one, or is a usage error."""
-    rungs = strategies_for(specs, facts)
+    """The strategies for these inputs and this graph; ``only`` (--strategy) keeps one, or is a usage error."""
+    strategies = strategies_for(specs, facts)
     if only is None:
-        return rungs
-    chosen = [r for r in rungs if r.name == only]
+        return strategies
+    chosen = [r for r in strategies if r.name == only]
     if not chosen:
-        raise UsageError(f"--strategy {only!r} does not apply here; try one of: {', '.join(r.name for r in rungs)}")
+        names = ", ".join(r.name for r in strategies)
+        raise UsageError(f"--strategy {only!r} does not apply here; try one of: {names}")
     return chosen
 
 
@@ -62,10 +63,10 @@ def one_line(text: str, limit: int) -> str:
 class Ladder:
     """One walk over exporters × strategies for one model."""
 
-    def __init__(self, loaded: Loaded, exported: Exported, ctx: AttemptContext, rungs: list[Strategy],
+    def __init__(self, loaded: Loaded, exported: Exported, ctx: AttemptContext, strategies: list[Strategy],
                  inform: Inform, tune: bool = False) -> None:
-        self.loaded, self.exported, self.ctx, self.rungs, self.inform = loaded, exported, ctx, rungs, inform
-        self.tune = tune  # every rung, then the fastest of those that hold parity
+        self.loaded, self.exported, self.ctx, self.strategies, self.inform = loaded, exported, ctx, strategies, inform
+        self.tune = tune  # every strategy, then the fastest of those that hold parity
         self.attempts: list[Attempt] = []
         self.export_attempts: list[ExportAttempt] = []
         self.candidates: dict[str, Candidate | None] = {}
@@ -87,7 +88,7 @@ class Ladder:
         return LadderResult(chosen, self.attempts, self.export_attempts)
 
     def _failure(self) -> ConversionError:
-        """One line naming the rung that came closest; every rung's full reason in the details."""
+        """One line naming the strategy that came closest; every strategy's full reason in the details."""
         if not self.attempts:
             return ConversionError("no export could be converted", details=[a.reason for a in self.export_attempts])
         closest = self.attempts[0]
@@ -106,13 +107,13 @@ class Ladder:
                                      f"{summarize_failures([candidate.export_check])}", CONSOLE_LINE), 0.0)
                 continue
             holding = []
-            for strategy in self.rungs:
+            for strategy in self.strategies:
                 attempt = try_strategy(candidate, strategy, self.ctx)
                 self.attempts.append(attempt)
                 reason = f" — {attempt.reason}" if attempt.reason else ""
                 self.inform(one_line(f"{exporter}/{strategy.name}: {attempt.status}{reason}", CONSOLE_LINE),
                             attempt.seconds)
-                if attempt.fp32_holds:  # ok, or only the fp16 file is off: no other rung stores weights better
+                if attempt.fp32_holds:  # ok, or only the fp16 file is off: no other strategy stores weights better
                     holding.append(attempt)
                     if not self.tune:
                         break
@@ -121,7 +122,7 @@ class Ladder:
         return None
 
     def _fastest(self, attempts: list[Attempt]) -> Attempt:
-        """Of the attempts with the fewest failing targets, the first (in rung order) whose TFLite fp32 file
+        """Of the attempts with the fewest failing targets, the first (in strategy order) whose TFLite fp32 file
         is within TUNE_MARGIN of the fastest (--tune)."""
         if len(attempts) > 1:
             timings = time_tflite_files({str(i): (a.tflite_path("float32"), *a.tflite.bindings)

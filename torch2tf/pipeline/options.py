@@ -38,8 +38,8 @@ class ConvertOptions:
     tflite_builtins_only: bool = False  # Flex or custom TFLite ops are a failure
     op_check: bool = True  # stop before onnx2tf when the support table says an op cannot convert
     quantize: QuantizeOptions | None = None  # extra quantized TFLite variants
-    strategy: str | None = None  # try only this rung of the ladder (e.g. "static-batch")
-    tune: bool = False  # every rung that holds parity, then the one whose TFLite fp32 file runs fastest
+    strategy: str | None = None  # try only this strategy of the ladder (e.g. "static-batch")
+    tune: bool = False  # every strategy that holds parity, then the one whose TFLite fp32 file runs fastest
     cache_dir: Path | None = None  # reuse exports and conversions stored here (None: no cache)
     strict: bool = False  # an output whose reference does not vary (parity uninformative) fails the run
 
@@ -83,6 +83,10 @@ class StageLog:
 
     def info(self, stage: str, detail: str, seconds: float = 0.0) -> None:
         self.on_event(StageEvent(stage, "info", seconds, detail))
+
+    def informs(self, stage: str) -> Callable[[str, float], None]:
+        """``info`` for one stage, for code that reports progress inside it (the ladder)."""
+        return lambda detail, seconds=0.0: self.info(stage, detail, seconds)
 
     def _add(self, name: str, status: str, seconds: float, detail: str) -> None:
         self.stages.append(Stage(name, status, seconds, detail))

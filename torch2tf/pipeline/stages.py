@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from torch2tf.binding import CallBinding, left_at_default, with_arguments
+from torch2tf.binding import ForwardCall, left_at_default, with_arguments
 from torch2tf.cache import Cache
 from torch2tf.conversion.compatibility import Compatibility, inventory
 from torch2tf.conversion.export import ExportRequest, normalize_onnx, written_opset
@@ -31,7 +31,7 @@ Outputs = dict[str, dict[str, np.ndarray]]
 class Loaded:
     model: LoadedModel
     specs: list[TensorSpec]
-    binding: CallBinding | None  # how the inputs reach forward(); None for an ONNX file
+    binding: ForwardCall | None  # how the inputs reach forward(); None for an ONNX file
     vocab: dict[str, int]
     samples: list[Sample]
     notes: list[str] = field(default_factory=list)  # e.g. forward() parameters left at their defaults

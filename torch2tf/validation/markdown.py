@@ -193,9 +193,9 @@ def _regressions(regressions: tuple[Regression, ...]) -> list[str]:
 def _attempts(report: Report) -> list[str]:
     lines = []
     attempts = report.conversion.attempts
-    if any(a.tflite_fp32_ms is not None for a in attempts):  # --tune timed the rungs that held parity
+    if any(a.tflite_fp32_ms is not None for a in attempts):  # --tune timed the strategies that held parity
         lines += ["", "## Conversion attempts (--tune: the fastest TFLite fp32 file of those that hold parity; "
-                  "the earliest rung within 5% of it)", "",
+                  "the earliest strategy within 5% of it)", "",
                   "| exporter | strategy | result | TFLite fp32 ms | reason |", "|---|---|---|---|---|"]
         lines += [f"| {a.exporter} | {a.strategy} | {a.status} | "
                   f"{'–' if a.tflite_fp32_ms is None else a.tflite_fp32_ms} | {a.reason} |" for a in attempts]

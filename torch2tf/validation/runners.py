@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from torch2tf.binding import CallBinding
+from torch2tf.binding import ForwardCall
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, InputSpecError
 from torch2tf.model_source import run_forward
 from torch2tf.native_logs import filtered_native_stderr, import_tensorflow, make_interpreter
@@ -67,7 +67,7 @@ class Runner:
 class TorchRunner(Runner):
     name = "torch"
 
-    def __init__(self, module: Any, binding: CallBinding, input_names: list[str], output_names: list[str]) -> None:
+    def __init__(self, module: Any, binding: ForwardCall, input_names: list[str], output_names: list[str]) -> None:
         super().__init__()
         self.module = module
         self.binding = binding
