@@ -76,7 +76,8 @@ def test_xnnpack_refusals_are_seen(small_tflite):
 def test_bench_profile_prints_both_runtimes(converted, tmp_path, cli_runner):
     out = tmp_path / "out"
     shutil.copytree(converted, out)
-    result = cli_runner.invoke(main, ["bench", str(out), "--profile", "--threads", "1", "--rounds", "3", "--top", "3"])
+    # --top 10 lists every operator of this graph: which one is slowest is timing, not what the test asserts
+    result = cli_runner.invoke(main, ["bench", str(out), "--profile", "--threads", "1", "--rounds", "3", "--top", "10"])
     assert result.exit_code == 0, result.output
     assert "| # | LiteRT op | count | µs | share | alone µs | onnxruntime op |" in result.output
     assert "CONV_2D" in result.output and "Conv" in result.output and "XNNPACK takes" in result.output
