@@ -12,73 +12,27 @@ where. ``check``, ``validate``, ``package`` and ``bench`` are the other commands
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from torch2tf.artifacts import read_manifest
 from torch2tf.errors import UsageError
 from torch2tf.model_source import model_label
 from torch2tf.perf.bench import BenchOptions, run_bench
-from torch2tf.pipeline.convert import run_check, run_convert
-from torch2tf.pipeline.options import DEFAULT_OPSET, ConvertOptions, QuantizeOptions
+from torch2tf.pipeline.convert import ConversionResult, run_check, run_convert
+from torch2tf.pipeline.options import DEFAULT_OPSET, ConvertOptions, QuantizeOptions, StageEvent
 from torch2tf.pipeline.revalidate import revalidate
-from torch2tf.records import Benchmark, ParityEntry, Report
+from torch2tf.records import Benchmark, Report
 from torch2tf.serve.repository import PackageOptions
 from torch2tf.serve.repository import package as publish
 from torch2tf.specs import Layouts, TensorSpec, parse_input_spec
 from torch2tf.validation.directory import ValidateOptions
-from torch2tf.validation.markdown import parity_table, summary_line
 
 Inputs = Mapping[str, Any] | list[str] | list[TensorSpec] | tuple | None
-
-
-@dataclass(frozen=True)
-class ConversionResult:
-    """What ``convert`` produced: the verdict, every artifact's path and the report."""
-
-    output: Path
-    report: Report
-
-    @property
-    def passed(self) -> bool:
-        return self.report.passed
-
-    @property
-    def parity(self) -> tuple[ParityEntry, ...]:
-        return self.report.parity
-
-    @property
-    def saved_model(self) -> Path:
-        return self.output / "saved_model"
-
-    @property
-    def onnx(self) -> Path:
-        return self.output / "model.onnx"
-
-    @property
-    def tflite(self) -> dict[str, Path]:
-        """Target (``tflite_float32``, ``tflite_float16``, quantized ones) → its .tflite file."""
-
-        variants = read_manifest(self.output).tflite.all_variants()
-        return {target: self.output / variant.path for target, variant in variants.items()}
-
-    @property
-    def report_path(self) -> Path:
-        return self.output / "report.md"
-
-    def __repr__(self) -> str:
-        return f"ConversionResult({'passed' if self.passed else 'FAILED'}, output={str(self.output)!r})"
-
-    def _repr_markdown_(self) -> str:
-        """How a notebook shows it: the verdict line and the parity table."""
-
-        return "\n".join([summary_line(self.report), "", *parity_table(self.report)[2:],
-                          "", f"Report: `{self.report_path}`"])
 
 
 def convert(model: Any, inputs: Inputs = None, output_dir: str | Path | None = None, *,
@@ -98,15 +52,14 @@ def convert(model: Any, inputs: Inputs = None, output_dir: str | Path | None = N
 
     specs, arrays = _inputs(inputs, dynamic_batch)
     output = Path(output_dir) if output_dir is not None else Path(tempfile.mkdtemp(prefix="torch2tf-"))
-    with _model_source(model) as source:
-        options = ConvertOptions(model=source, label=_label(model), output=output, inputs=specs,
+    with _model_source(model) as (source, label):
+        options = ConvertOptions(model=source, label=label, output=output, inputs=specs,
                                  input_arrays=arrays, force=force, opset=opset or DEFAULT_OPSET,
                                  layouts=Layouts(layout, tflite_layout), seed=seed,
                                  tolerances=list(tolerances), localize=localize, strict=strict,
                                  quantize=QuantizeOptions(list(quantize), calibration) if quantize else None,
                                  cache_dir=Path(cache_dir) if cache_dir else None, args=dict(args or {}))
-        outcome = run_convert(options, on_event=_progress(on_progress))
-    return ConversionResult(outcome.output, outcome.report)
+        return run_convert(options, on_event=_progress(on_progress))
 
 
 def check(model: Any, inputs: Inputs = None, *, args: Mapping[str, Any] | None = None, dynamic_batch: bool = True,
@@ -114,8 +67,8 @@ def check(model: Any, inputs: Inputs = None, *, args: Mapping[str, Any] | None =
     """Operator compatibility of ``model`` before any conversion (``torch2tf check``): a Compatibility."""
 
     specs, arrays = _inputs(inputs, dynamic_batch)
-    with _model_source(model) as source:
-        return run_check(ConvertOptions(model=source, output=Path("."), inputs=specs, input_arrays=arrays,
+    with _model_source(model) as (source, label):
+        return run_check(ConvertOptions(model=source, label=label, output=Path("."), inputs=specs, input_arrays=arrays,
                                         tflite_builtins_only=builtins_only, args=dict(args or {})))
 
 
@@ -148,13 +101,18 @@ def _inputs(inputs: Inputs, dynamic_batch: bool) -> tuple[list[TensorSpec], dict
         return [], None
     if isinstance(inputs, Mapping):
         arrays = {name: _array(name, value) for name, value in inputs.items()}
-        specs = [TensorSpec(name, ((None,) if dynamic_batch and a.ndim else ()) + tuple(a.shape[1:] if dynamic_batch
-                                                                                         else a.shape), str(a.dtype))
-                 for name, a in arrays.items()]
-        return specs, arrays
+        return [_spec(name, array, dynamic_batch) for name, array in arrays.items()], arrays
     if isinstance(inputs, (list, tuple)):
         return [i if isinstance(i, TensorSpec) else parse_input_spec(str(i)) for i in inputs], None
     raise UsageError(f"inputs: a dict of name → tensor, or specs like 'image:Nx3x224x224', not {type(inputs).__name__}")
+
+
+def _spec(name: str, array: np.ndarray, dynamic_batch: bool) -> TensorSpec:
+    """An example tensor's spec: its shape, with axis 0 dynamic when asked."""
+    shape = tuple(array.shape)
+    if dynamic_batch and shape:
+        shape = (None, *shape[1:])
+    return TensorSpec(name, shape, str(array.dtype))
 
 
 def _array(name: str, value: Any) -> np.ndarray:
@@ -169,37 +127,27 @@ def _array(name: str, value: Any) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _model_source(model: Any) -> Iterator[Any]:
-    """What the pipeline loads: the object itself, or an ONNX ModelProto saved to a temporary file."""
+def _model_source(model: Any) -> Iterator[tuple[Any, str]]:
+    """What the pipeline loads and, when it is not the caller's own object or string, what the report
+    calls it: an ONNX ModelProto is saved to a temporary file for the run."""
     if isinstance(model, Path):
-        yield str(model)
+        yield str(model), ""
         return
-    if type(model).__name__ == "ModelProto" and type(model).__module__.startswith("onnx"):
-        import onnx
-
+    onnx = sys.modules.get("onnx")  # a ModelProto exists only once onnx is imported
+    if onnx is not None and isinstance(model, onnx.ModelProto):
         with tempfile.TemporaryDirectory(prefix="torch2tf-api-") as tmp:
             path = Path(tmp) / "model.onnx"
             onnx.save(model, str(path), save_as_external_data=model.ByteSize() > (1 << 30))
-            yield str(path)
+            yield str(path), model_label(model)
         return
     training = getattr(model, "training", None)
     try:
-        yield model
+        yield model, ""
     finally:
         if training:  # the pipeline put a module in eval mode; give the caller back the one they had
             model.train(training)
 
 
-def _label(model: Any) -> str:
-    """What the report calls an object given in memory (a path or MODEL string is its own name)."""
-    return "" if isinstance(model, (str, Path)) else model_label(model)
-
-
-def _progress(on_progress: Callable[[str], None] | None):
-    if on_progress is None:
-        return None
-
-    def on_event(event) -> None:
-        if event.status in ("ok", "failed", "info"):
-            on_progress(f"[{event.stage}] {event.status if event.status != 'info' else ''} {event.detail}".strip())
-    return on_event
+def _progress(on_progress: Callable[[str], None] | None) -> Callable[[StageEvent], None] | None:
+    """``on_progress`` fed the CLI's progress lines."""
+    return None if on_progress is None else (lambda event: on_progress(event.line()))

@@ -107,10 +107,7 @@ sha256_of = file_digest  # the manifest's digests are the cache's
 def write_manifest(directory: Path, manifest: Manifest) -> Manifest:
     """``manifest`` with every file under ``directory`` (but the manifest) listed with sha256 and size."""
     files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != "manifest.json")
-    artifacts = tuple(ArtifactEntry(str(p.relative_to(directory)), sha256_of(p), p.stat().st_size) for p in files)
-    manifest = replace(manifest, artifacts=artifacts)
-    write_json(directory / "manifest.json", manifest.to_json())
-    return manifest
+    return _write_manifest(directory, manifest, tuple(_entry(directory, str(p.relative_to(directory))) for p in files))
 
 
 def read_manifest(directory: Path) -> Manifest:
@@ -145,8 +142,16 @@ def stale_measurement(stamp: Stamp | None, manifest: Manifest) -> bool:
 def refresh_manifest_entries(directory: Path, names: tuple[str, ...], manifest: Manifest | None = None) -> Manifest:
     """Re-hash only these files in manifest.json: a changed artifact must stay visible as changed."""
     manifest = manifest or read_manifest(directory)
-    artifacts = tuple(ArtifactEntry(a.path, sha256_of(directory / a.path), (directory / a.path).stat().st_size)
-                      if a.path in names else a for a in manifest.artifacts)
+    return _write_manifest(directory, manifest, tuple(_entry(directory, a.path) if a.path in names else a
+                                                      for a in manifest.artifacts))
+
+
+def _entry(directory: Path, relative: str) -> ArtifactEntry:
+    path = directory / relative
+    return ArtifactEntry(relative, sha256_of(path), path.stat().st_size)
+
+
+def _write_manifest(directory: Path, manifest: Manifest, artifacts: tuple[ArtifactEntry, ...]) -> Manifest:
     manifest = replace(manifest, artifacts=artifacts)
     write_json(directory / "manifest.json", manifest.to_json())
     return manifest

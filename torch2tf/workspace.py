@@ -29,10 +29,14 @@ def is_safe_name(name: object) -> bool:
 def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
     """Replace ``path`` in one rename: a reader (TF Serving polling its config, CI) never sees half a file."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text)
-    if mode is not None:
-        partial.chmod(mode)
-    os.replace(partial, path)
+    try:
+        partial.write_text(text)
+        if mode is not None:
+            partial.chmod(mode)
+        os.replace(partial, path)
+    except BaseException:  # a full disk or an interrupt: no .partial file left behind
+        partial.unlink(missing_ok=True)
+        raise
 
 
 class OwnedDir:

@@ -72,14 +72,7 @@ def fail(exc: Torch2TFError, as_json: bool = False) -> NoReturn:
 
 
 def print_event(event: StageEvent) -> None:
-    if event.status == "start":
-        click.echo(f"[{event.stage}] ...", err=True)
-    elif event.status == "info":
-        click.echo(f"[{event.stage}]   {event.detail}", err=True)
-    else:
-        mark = "ok" if event.status == "ok" else "FAILED"
-        detail = f" — {event.detail}" if event.detail else ""
-        click.echo(f"[{event.stage}] {mark} in {event.seconds:.1f}s{detail}", err=True)
+    click.echo(event.line(), err=True)
 
 
 def check_writable(*paths: Path | None) -> None:

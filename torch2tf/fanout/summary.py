@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch2tf.records import Counts, ModelResult, Summary, dumps
+from torch2tf.records import ModelResult, Summary, dumps
 from torch2tf.workspace import write_atomically
 
 MARKS = {"passed": "✓", "limitation": "◐", "failed": "✗", "not run": "·"}
@@ -54,11 +54,9 @@ def _clock(seconds: float) -> str:
 def write_summary(outdir: Path, results: list[ModelResult], not_run: list[tuple[str, str]], meta: dict[str, Any]
                   ) -> Summary:
     """summary.json, summary.md and junit.xml in ``outdir``; returns the summary."""
-    counts = Counts(*(sum(r.verdict == verdict for r in results) for verdict in ("passed", "limitation", "failed")),
-                    len(not_run))
     models = tuple(results) + tuple(ModelResult(name, model, "not run", "the run was interrupted first")
                                     for name, model in not_run)
-    summary = Summary(counts, models, **meta)
+    summary = Summary(models, **meta)
     write_atomically(outdir / "summary.json", dumps(summary.to_json()))
     write_atomically(outdir / "summary.md", render_markdown(summary))
     write_atomically(outdir / "junit.xml", render_junit(summary))

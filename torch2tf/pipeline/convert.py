@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from torch2tf.artifacts import StagingDir, check_output_dir, write_manifest
+from torch2tf.artifacts import StagingDir, check_output_dir, read_manifest, write_manifest
 from torch2tf.cache import Cache
 from torch2tf.conversion.children import Ahead, started_ahead
 from torch2tf.conversion.compatibility import Compatibility, inventory, operators_json
@@ -31,22 +31,56 @@ from torch2tf.pipeline.quantize import Quantized, quantize_stage
 from torch2tf.records import Conversion, Export, ParityEntry, Report, TfliteSummary
 from torch2tf.stop import raise_if_stopped
 from torch2tf.validation.compare import Tolerances
+from torch2tf.validation.markdown import parity_table, summary_line
 from torch2tf.validation.parity import fp32_failed, uninformative_line, uninformative_outputs
 from torch2tf.validation.report import tool_versions, write_report
 from torch2tf.workspace import owned_dir
 
 
-@dataclass
-class ConvertOutcome:
-    report: Report
+@dataclass(frozen=True)
+class ConversionResult:
+    """What ``convert`` produced (the CLI's and the Python API's ``torch2tf.convert``): the verdict,
+    every artifact's path and the report."""
+
     output: Path
+    report: Report
 
     @property
     def passed(self) -> bool:
         return self.report.passed
 
+    @property
+    def parity(self) -> tuple[ParityEntry, ...]:
+        return self.report.parity
 
-def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> ConvertOutcome:
+    @property
+    def saved_model(self) -> Path:
+        return self.output / "saved_model"
+
+    @property
+    def onnx(self) -> Path:
+        return self.output / "model.onnx"
+
+    @property
+    def tflite(self) -> dict[str, Path]:
+        """Target (``tflite_float32``, ``tflite_float16``, quantized ones) → its .tflite file."""
+        variants = read_manifest(self.output).tflite.all_variants()
+        return {target: self.output / variant.path for target, variant in variants.items()}
+
+    @property
+    def report_path(self) -> Path:
+        return self.output / "report.md"
+
+    def __repr__(self) -> str:
+        return f"ConversionResult({'passed' if self.passed else 'FAILED'}, output={str(self.output)!r})"
+
+    def _repr_markdown_(self) -> str:
+        """How a notebook shows it: the verdict line and the parity table."""
+        return "\n".join([summary_line(self.report), "", *parity_table(self.report)[2:],
+                          "", f"Report: `{self.report_path}`"])
+
+
+def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> ConversionResult:
     tolerances = _tolerances(options)
     if options.tune and options.strategy:
         raise UsageError("--tune compares the strategies and --strategy names one: give one of them")
@@ -65,7 +99,7 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
     except BaseException:
         staging.discard()
         raise
-    return ConvertOutcome(report, output)
+    return ConversionResult(output, report)
 
 
 def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: StageLog, staging: Path,
@@ -163,8 +197,6 @@ def run_check(options: ConvertOptions, on_event: EventSink | None = None) -> Com
 
 def _arrays(options: ConvertOptions):
     """The user's sample arrays: --input-data's .npz, or the tensors the Python API was given."""
-    if options.input_data and options.input_arrays:
-        raise UsageError("give the sample arrays once: --input-data or example tensors, not both")
     return load_npz(options.input_data) if options.input_data else options.input_arrays
 
 

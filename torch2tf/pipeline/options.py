@@ -51,6 +51,15 @@ class StageEvent:
     seconds: float = 0.0
     detail: str = ""
 
+    def line(self) -> str:
+        """The progress line the CLI prints (on stderr) and the Python API hands ``on_progress``."""
+        if self.status == "start":
+            return f"[{self.stage}] ..."
+        if self.status == "info":
+            return f"[{self.stage}]   {self.detail}"
+        mark = "ok" if self.status == "ok" else "FAILED"
+        return f"[{self.stage}] {mark} in {self.seconds:.1f}s" + (f" — {self.detail}" if self.detail else "")
+
 
 EventSink = Callable[[StageEvent], None]
 

@@ -6,14 +6,14 @@ prints is read and written here, so a field has one name, one type and one defau
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
+
+from torch2tf.workspace import write_atomically
 
 R = TypeVar("R")
 # Unknown keys (a newer torch2tf's additions) are ignored on read; nothing is coerced silently past its type.
@@ -38,7 +38,6 @@ def adapter(cls: type) -> TypeAdapter:
 
 def _to_json(self) -> dict[str, Any]:
     return adapter(type(self)).dump_python(self)
-
 
 
 def _from_json(cls: type[R], data: Any) -> R:
@@ -81,16 +80,7 @@ def dumps(data: Any) -> str:
 
 def write_json(path: Path, data: Any) -> None:
     """Replace ``path`` atomically: a reader sees the old file or the new one, never half of either."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(dumps(data))
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(Path(path), dumps(data))
 
 
 def read_json(path: Path) -> Any:
@@ -108,12 +98,6 @@ def load_record(path: Path, cls: type[R], error: type[Exception], what: str) -> 
         return cls.from_json(data)
     except ValueError as exc:
         raise error(f"{path} is not a torch2tf {what}: {exc}") from exc
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _json_default(value: Any) -> Any:

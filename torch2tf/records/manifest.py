@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from torch2tf.records.base import from_json, record, to_json, when, when_none
+from torch2tf.records.base import record, to_json, when_none
 from torch2tf.records.report import Stage
 from torch2tf.specs import SignaturePlan, TensorBinding, TensorSpec
 
@@ -72,16 +72,10 @@ class Manifest:
     signature: dict[str, Any] | None = when_none()  # SignaturePlan.to_json()
     tflite: TfliteFiles | None = when_none()
     strategy: dict[str, Any] | None = when_none()  # the conversion strategy (convert's strategy_from_json)
-    schema_version: int = when(-1)  # always written (to_json); read to recognise a torch2tf output
 
     def to_json(self) -> dict[str, Any]:
-        data = to_json(self)
-        data.pop("schema_version", None)
-        return {"schema_version": MANIFEST_SCHEMA_VERSION, **data}
-
-    @classmethod
-    def from_json(cls, data: Any) -> Manifest:
-        return from_json(cls, data)
+        """With schema_version first: what recognises a torch2tf output (``artifacts.is_torch2tf_output``)."""
+        return {"schema_version": MANIFEST_SCHEMA_VERSION, **to_json(self)}
 
     @property
     def complete(self) -> bool:
@@ -110,9 +104,6 @@ class Manifest:
         if self.signature is None:
             return {name: name for name in self.input_names}
         return self.plan().input_keys()
-
-    def entry(self, path: str) -> ArtifactEntry | None:
-        return next((a for a in self.artifacts if a.path == path), None)
 
     def sizes(self) -> dict[str, int]:
         """Artifact path → bytes, the report files left out."""

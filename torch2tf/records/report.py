@@ -54,7 +54,8 @@ class Export:
 
 @record
 class RewriteNote:
-    """What one graph rewrite did to one conversion (None: a note recorded before rewrites were named)."""
+    """What one graph rewrite (or TFLite edit) did to one conversion; reports written before rewrites were
+    named hold plain strings there instead."""
 
     rewrite: str
     purpose: str
@@ -174,10 +175,6 @@ class Profile:
     measured: Stamp | None = when_none()
 
 
-def stages_passed(stages: tuple[Stage, ...]) -> bool:
-    return all(s.status != "failed" for s in stages)
-
-
 @record
 class Report:
     """One conversion's (or validation's) answer: what ran, what it measured, the verdict."""
@@ -209,11 +206,9 @@ class Report:
         reference does not vary (parity uninformative) fails only with --strict.
         """
         judged = all(p.passed for p in self.parity if p.judged)
-        return (stages_passed(self.stages) and bool(self.parity) and judged and not self.regressions
-                and not (self.strict and self.uninformative))
-
-    def target(self, name: str) -> ParityEntry | None:
-        return next((p for p in self.parity if p.target == name), None)
+        stages_ok = all(s.status != "failed" for s in self.stages)
+        return stages_ok and bool(self.parity) and judged and not self.regressions and not (
+            self.strict and self.uninformative)
 
     def to_json(self) -> dict[str, Any]:
         data = to_json(self)

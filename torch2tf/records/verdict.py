@@ -72,6 +72,10 @@ class Counts:
     failed: int = 0
     not_run: int = 0
 
+    @classmethod
+    def of(cls, models: tuple[ModelResult, ...]) -> Counts:
+        return cls(*(sum(m.verdict == verdict for m in models) for verdict in VERDICTS))
+
     def to_json(self) -> dict[str, int]:
         return {"passed": self.passed, "limitation": self.limitation, "failed": self.failed, "not run": self.not_run}
 
@@ -80,7 +84,6 @@ class Counts:
 class Summary:
     """convert-many's summary.json."""
 
-    counts: Counts
     models: tuple[ModelResult, ...]
     manifest: str = ""
     engine: str = "?"
@@ -88,6 +91,10 @@ class Summary:
     started: str = ""
     seconds: float = 0.0
     schema_version: int = 1
+
+    @property
+    def counts(self) -> Counts:
+        return Counts.of(self.models)
 
     @property
     def passed(self) -> bool:

@@ -39,8 +39,9 @@ def run_rewrites(model: Any, rewrites: tuple[Rewrite, ...]) -> list[RewriteNote]
     a rewrite changed the graph."""
     notes, index, shape = [], None, None
     for rewrite in rewrites:
-        if index is None or _structure(model) != shape:
-            index, shape = GraphIndex(model), _structure(model)
+        now = _structure(model)
+        if index is None or now != shape:
+            index, shape = GraphIndex(model), now
         note = rewrite.apply(model, index=index)
         if note:
             notes.append(RewriteNote(rewrite.name, rewrite.purpose, note))

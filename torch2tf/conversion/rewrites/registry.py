@@ -53,8 +53,9 @@ def registered() -> tuple[Rewrite, ...]:
 def ordered(rewrites: tuple[Rewrite, ...]) -> tuple[Rewrite, ...]:
     """The rewrites in an order that honours every ``after`` (among those given), ties broken by name."""
     by_name = {r.name: r for r in rewrites}
+    known = {r.name for r in registered()} | set(by_name)
     for rewrite in rewrites:
-        unknown = [a for a in rewrite.after if a not in {r.name for r in registered()} | set(by_name)]
+        unknown = [a for a in rewrite.after if a not in known]
         if unknown:
             raise InternalError(f"rewrite {rewrite.name} runs after unknown rewrites: {', '.join(unknown)}")
     waiting = {r.name: {a for a in r.after if a in by_name} for r in rewrites}
