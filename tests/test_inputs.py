@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from torch2tf.errors import InputSpecError
-from torch2tf.inputs import resolve_input_specs, validation_samples
+from torch2tf.inputs import check_arrays_match, resolve_input_specs, validation_samples
 from torch2tf.model_source import load_model
-from torch2tf.specs import TensorSpec, parse_input_spec
+from torch2tf.specs import TensorSpec, parse_input_spec, unified
 
 
 def test_specs_from_arrays_follow_forward_order(tiny_models):
@@ -54,3 +54,21 @@ def test_validation_samples_are_seeded_and_named():
     assert [s.name for s in counted] == ["request-0-batch1", "request-1-batch3", "request-2-batch1", "input-data"]
     static = validation_samples([TensorSpec("x", (1, 4))], seed=0, vocab={})
     assert [s.name for s in static] == ["random"]
+
+
+def test_validation_samples_check_every_named_dim_at_two_sizes():
+    specs = unified([parse_input_spec("ids:Nx{seq=4..32}:int64"), parse_input_spec("attention_mask:Nx{seq}:int64")])
+    samples = validation_samples(specs, seed=3, vocab={"ids": 7})
+    assert [s.name for s in samples] == ["random-batch1-seq4", "random-batch3-seq32"]
+    # the inputs sharing {seq} have one length in each sample
+    assert [(s.feeds["ids"].shape, s.feeds["attention_mask"].shape) for s in samples] == \
+        [((1, 4), (1, 4)), ((3, 32), (3, 32))]
+    fixed_batch = validation_samples([parse_input_spec("x:1x{t}")], seed=0, vocab={})
+    assert [s.feeds["x"].shape for s in fixed_batch] == [(1, 8), (1, 16)]  # unbounded: UNBOUNDED_SIZES
+
+
+def test_arrays_may_take_any_size_along_a_named_dim():
+    specs = [parse_input_spec("x:Nx3x{t}")]
+    check_arrays_match(specs, {"x": np.zeros((2, 3, 50), np.float32)})
+    with pytest.raises(InputSpecError, match="shape mismatch"):
+        check_arrays_match(specs, {"x": np.zeros((2, 4, 50), np.float32)})

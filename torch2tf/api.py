@@ -36,7 +36,8 @@ Inputs = Mapping[str, Any] | list[str] | list[TensorSpec] | tuple | None
 
 
 def convert(model: Any, inputs: Inputs = None, output_dir: str | Path | None = None, *,
-            args: Mapping[str, Any] | None = None, dynamic_batch: bool = True, force: bool = False,
+            args: Mapping[str, Any] | None = None, dynamic_batch: bool = True,
+            dynamic: Mapping[str, Mapping[int, str]] | None = None, force: bool = False,
             quantize: list[str] | None = None, calibration: str | None = None, tolerances: list[str] = (),
             strict: bool = False, layout: str = "nchw", tflite_layout: str = "nhwc", seed: int = 0,
             opset: int | None = None, cache_dir: str | Path | None = None, localize: bool = True,
@@ -45,12 +46,14 @@ def convert(model: Any, inputs: Inputs = None, output_dir: str | Path | None = N
 
     ``inputs``: a dict of name → example tensor (its shape and dtype; axis 0 dynamic unless
     ``dynamic_batch=False``; the tensors also become a validation sample), or specs in the CLI's syntax
-    (``["image:Nx3x224x224"]``), or None to read them off forward()'s annotations or the ONNX graph.
+    (``["image:Nx3x224x224"]``, ``["input_ids:Nx{seq=1..512}:int64"]``), or None to read them off
+    forward()'s annotations or the ONNX graph. ``dynamic``: other dynamic axes of the example tensors, by
+    name, in the specs' syntax: ``{"input_ids": {1: "seq=1..512"}, "attention_mask": {1: "seq"}}``.
     ``args``: constants for forward() parameters that are not tensors (``{"return_features": True}``).
     ``output_dir``: where the artifacts go (None: a new temporary directory, kept).
     """
 
-    specs, arrays = _inputs(inputs, dynamic_batch)
+    specs, arrays = _inputs(inputs, dynamic_batch, dynamic)
     output = Path(output_dir) if output_dir is not None else Path(tempfile.mkdtemp(prefix="torch2tf-"))
     with _model_source(model) as (source, label):
         options = ConvertOptions(model=source, label=label, output=output, inputs=specs,
@@ -63,10 +66,10 @@ def convert(model: Any, inputs: Inputs = None, output_dir: str | Path | None = N
 
 
 def check(model: Any, inputs: Inputs = None, *, args: Mapping[str, Any] | None = None, dynamic_batch: bool = True,
-          builtins_only: bool = False):
+          dynamic: Mapping[str, Mapping[int, str]] | None = None, builtins_only: bool = False):
     """Operator compatibility of ``model`` before any conversion (``torch2tf check``): a Compatibility."""
 
-    specs, arrays = _inputs(inputs, dynamic_batch)
+    specs, arrays = _inputs(inputs, dynamic_batch, dynamic)
     with _model_source(model) as (source, label):
         return run_check(ConvertOptions(model=source, label=label, output=Path("."), inputs=specs, input_arrays=arrays,
                                         tflite_builtins_only=builtins_only, args=dict(args or {})))
@@ -95,24 +98,34 @@ def bench(directory: str | Path, *, threads: int = 2, batches: tuple[int, ...] =
     return run_bench(BenchOptions(directory=Path(directory), threads=threads, batches=tuple(batches), rounds=rounds))
 
 
-def _inputs(inputs: Inputs, dynamic_batch: bool) -> tuple[list[TensorSpec], dict[str, np.ndarray] | None]:
+def _inputs(inputs: Inputs, dynamic_batch: bool, dynamic: Mapping[str, Mapping[int, str]] | None = None
+            ) -> tuple[list[TensorSpec], dict[str, np.ndarray] | None]:
     """Specs (and example arrays) from what the caller gave."""
     if inputs is None:
         return [], None
+    unknown = sorted(set(dynamic or {}) - (set(inputs) if isinstance(inputs, Mapping) else set()))
+    if unknown:
+        raise UsageError(f"dynamic= names {', '.join(unknown)}, which are not example tensors of inputs=")
     if isinstance(inputs, Mapping):
         arrays = {name: _array(name, value) for name, value in inputs.items()}
-        return [_spec(name, array, dynamic_batch) for name, array in arrays.items()], arrays
+        return [_spec(name, array, dynamic_batch, (dynamic or {}).get(name, {})) for name, array in arrays.items()], \
+            arrays
     if isinstance(inputs, (list, tuple)):
         return [i if isinstance(i, TensorSpec) else parse_input_spec(str(i)) for i in inputs], None
     raise UsageError(f"inputs: a dict of name → tensor, or specs like 'image:Nx3x224x224', not {type(inputs).__name__}")
 
 
-def _spec(name: str, array: np.ndarray, dynamic_batch: bool) -> TensorSpec:
-    """An example tensor's spec: its shape, with axis 0 dynamic when asked."""
-    shape = tuple(array.shape)
-    if dynamic_batch and shape:
-        shape = (None, *shape[1:])
-    return TensorSpec(name, shape, str(array.dtype))
+def _spec(name: str, array: np.ndarray, dynamic_batch: bool, axes: Mapping[int, str]) -> TensorSpec:
+    """An example tensor's spec: its shape, with axis 0 dynamic when asked and ``axes`` named (``{1: "seq"}``),
+    written in the CLI's syntax and read by its one parser."""
+    tokens = [str(d) for d in array.shape]
+    if dynamic_batch and tokens:
+        tokens[0] = "N"
+    for axis, dim in axes.items():
+        if not isinstance(axis, int) or not 0 < axis < len(tokens):
+            raise UsageError(f"dynamic={{{name!r}: {{{axis!r}: …}}}}: axis must be 1..{len(tokens) - 1} (0 is the batch)")
+        tokens[axis] = "{" + str(dim).strip("{}") + "}"
+    return parse_input_spec(f"{name}:{'x'.join(tokens)}:{array.dtype}")
 
 
 def _array(name: str, value: Any) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from torch2tf.errors import InputSpecError, UsageError
 from torch2tf.model_source import LoadedModel
-from torch2tf.specs import DTYPES, TensorSpec, load_onnx_graph, onnx_input_specs
+from torch2tf.specs import DTYPES, TensorSpec, load_onnx_graph, onnx_input_specs, sample_sizes, unified
 
 DEFAULT_VOCAB = 100
 VALIDATION_BATCHES = (1, 3)
@@ -54,6 +54,7 @@ def resolve_input_specs(loaded: LoadedModel, cli_specs: list[TensorSpec],
                              hint=f"forward() takes: {hint}")
     if loaded.kind != "onnx":
         loaded.binding([s.name for s in specs])  # every input must reach a parameter of forward()
+    specs = unified(specs)
     if arrays:
         check_arrays_match(specs, arrays)
     return specs
@@ -72,8 +73,7 @@ def check_arrays_match(specs: list[TensorSpec], arrays: dict[str, Any]) -> None:
         if str(array.dtype) != spec.dtype:
             raise InputSpecError(f"dtype mismatch for input {spec.name!r}: the data is {array.dtype}, "
                                  f"the input is {spec.dtype}")
-        if array.ndim != len(spec.shape) or list(array.shape[1:]) != list(spec.shape[1:]) or (
-                spec.shape[0] is not None and array.shape[0] != spec.shape[0]):
+        if array.ndim != len(spec.shape) or any(d is not None and a != d for a, d in zip(array.shape, spec.shape)):
             raise InputSpecError(f"shape mismatch for input {spec.name!r}: the data is "
                                  f"{'x'.join(map(str, array.shape))}, the input is {spec.shape_text()}")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
@@ -110,10 +110,10 @@ def _merge_onnx_specs(loaded: LoadedModel, cli_specs: list[TensorSpec]) -> list[
         if spec.dtype != graph_spec.dtype:
             raise InputSpecError(f"dtype mismatch for input {spec.name!r}: --input says {spec.dtype}, "
                                  f"the ONNX model takes {graph_spec.dtype}")
-        if any(d is None for d in spec.shape[1:]):
+        if any(d is None and spec.dim(i) is None for i, d in enumerate(spec.shape) if i):
             raise InputSpecError(f"input {spec.name!r} of {loaded.source} has a dynamic axis other than "
-                                 f"the batch ({spec.shape_text()})",
-                                 hint=f"fix it with --input {spec.name}:Nx...:{spec.dtype}")
+                                 f"the batch ({'x'.join('?' if d is None else str(d) for d in spec.shape)})",
+                                 hint=f"give its size, or name it dynamic: --input {spec.name}:Nx...x{{seq=1..512}}")
         specs.append(spec)
     return specs
 
@@ -159,22 +159,30 @@ def validation_samples(specs: list[TensorSpec], seed: int, vocab: dict[str, int]
     """Seeded samples: batch 1 and 3 when the batch is dynamic (else 1), plus the user's arrays.
 
     ``count`` None gives one sample per validation batch size; a number gives that many,
-    alternating batch sizes, named ``PREFIX-I-batchB``.
+    alternating batch sizes, named ``PREFIX-I-batchB``. Named dims (``{seq}``) take the first of
+    their sizes on even samples and the last on odd ones (``PREFIX-batch3-seq512``): every dynamic
+    axis is checked at two sizes, its bounds when given.
     """
     dynamic = any(s.dynamic_batch for s in specs)
+    named = any(s.dims for s in specs)
     if count is None:
-        plan = [(f"{prefix}-batch{b}", b) for b in VALIDATION_BATCHES] if dynamic else [(prefix, 1)]
+        count = len(VALIDATION_BATCHES) if dynamic or named else 1
+        names = [f"{prefix}-batch" if dynamic or named else prefix] * count
     else:
-        batches = [VALIDATION_BATCHES[i % len(VALIDATION_BATCHES)] if dynamic else 1 for i in range(count)]
-        plan = [(f"{prefix}-{i}-batch{b}", b) for i, b in enumerate(batches)]
-    samples = [Sample(name, make_inputs(specs, batch, seed + i, vocab)) for i, (name, batch) in enumerate(plan)]
+        names = [f"{prefix}-{i}-batch" for i in range(count)]
+    samples = []
+    for i, name in enumerate(names):
+        batch = VALIDATION_BATCHES[i % len(VALIDATION_BATCHES)] if dynamic else 1
+        sizes = sample_sizes(specs, i)
+        label = name + (str(batch) if name.endswith("-batch") else "") + "".join(f"-{k}{v}" for k, v in sizes.items())
+        samples.append(Sample(label, make_inputs(specs, batch, seed + i, vocab, sizes)))
     if arrays:
         samples.append(Sample("input-data", {s.name: arrays[s.name] for s in specs}))
     return samples
 
 
-def make_inputs(specs: list[TensorSpec], batch: int, seed: int,
-                vocab: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+def make_inputs(specs: list[TensorSpec], batch: int, seed: int, vocab: dict[str, int] | None = None,
+                sizes: dict[str, int] | None = None) -> dict[str, np.ndarray]:
     """Random inputs for one batch size.
 
     Integer inputs named like a mask get ones with a zeroed tail (a padded sequence); other integer
@@ -186,7 +194,7 @@ def make_inputs(specs: list[TensorSpec], batch: int, seed: int,
     vocab = vocab or {}
     feeds = {}
     for spec in specs:
-        shape = spec.concrete_shape(batch)
+        shape = spec.concrete_shape(batch, sizes)
         if spec.dtype == "bool":
             feeds[spec.name] = rng.random(shape) < 0.5
         elif spec.dtype in ("int64", "int32"):

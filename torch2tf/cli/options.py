@@ -59,9 +59,11 @@ def input_options(example: str):
                           "NAME=VALUE with a Python literal, repeatable. Parameters left at their defaults are "
                           "listed in the report. Example: --arg return_features=True"),
         click.option("-i", "--input", "inputs", type=InputSpecParam(), multiple=True,
-                     help="A model input as NAME:SHAPE[:DTYPE], repeatable, in forward() order. A leading N or "
-                          "'batch' makes the batch axis dynamic. DTYPE: float32 (default), float16, int64, int32, "
-                          f"bool. Example: {example}"),
+                     help="A model input as NAME:SHAPE[:DTYPE], repeatable; bound to forward()'s parameter of "
+                          "that name (else by position). A leading N makes the batch axis dynamic; {NAME} or "
+                          "{NAME=LOW..HIGH} makes another axis dynamic, inputs naming the same dim share its size "
+                          "(parity is checked at both bounds). DTYPE: float32 (default), float16, int64, int32, "
+                          f"bool. Example: {example}, input_ids:Nx{{seq=1..512}}:int64"),
         click.option("--input-data", type=click.Path(dir_okay=False, path_type=Path),
                      help="An .npz whose arrays (named like the inputs) describe the inputs when --input is "
                           "absent and are also used as validation inputs. Example: --input-data batch.npz"),

@@ -20,11 +20,12 @@ from torch2tf.errors import ExportError, UsageError
 from torch2tf.model_source import LoadedModel, named_outputs
 from torch2tf.native_logs import silenced_fds
 from torch2tf.records import ExportAttempt
-from torch2tf.specs import TensorSpec, load_onnx_graph
+from torch2tf.specs import BATCH, TensorSpec, load_onnx_graph, shared_dims
 
 EXPORTERS = ("dynamo", "torchscript")
 # torch.export specializes a dynamic axis whose example size is 1: trace with 2.
 TRACE_BATCH = 2
+MAX_BATCH = 4096
 REASON_CHARS = 120  # per exporter in the one-line error; the full reasons go to the error's details
 
 
@@ -160,10 +161,9 @@ def _export_dynamo(request: ExportRequest) -> None:
                               input_names=[s.name for s in request.specs], output_names=request.output_names,
                               external_data=True, verbose=False)
             return
-        batch = torch.export.Dim("batch", min=1, max=4096)
         binding = request.binding
         args, kwargs = binding.split(_trace_tensors(request))
-        dynamic = binding.dynamic_shapes({s.name: {0: batch} if s.dynamic_batch else None for s in request.specs})
+        dynamic = binding.dynamic_shapes(_torch_dims(request.specs))
         dynamic.update({name: None for name in binding.fixed})
         # Graph inputs come out in the order args and kwargs flatten: name them in that order.
         torch.onnx.export(loaded.module, args, path, kwargs=kwargs, dynamo=True, opset_version=request.opset,
@@ -171,13 +171,28 @@ def _export_dynamo(request: ExportRequest) -> None:
                           external_data=True, verbose=False)
 
 
+def _torch_dims(specs: list[TensorSpec]) -> dict[str, dict[int, Any] | None]:
+    """torch.export's dynamic shapes per input: one ``Dim`` per name, shared by the inputs naming it."""
+    import torch
+
+    dims = {BATCH: torch.export.Dim(BATCH, min=1, max=MAX_BATCH)}
+    dims.update({name: torch.export.Dim(name, min=dim.low, max=dim.high) if dim.high else
+                 torch.export.Dim(name, min=dim.low) for name, dim in shared_dims(specs).items()})
+    per_input = {}
+    for spec in specs:
+        axes = {i: dims[spec.dim(i).name if spec.dim(i) else BATCH] for i, d in enumerate(spec.shape) if d is None}
+        per_input[spec.name] = axes or None
+    return per_input
+
+
 def _export_torchscript(request: ExportRequest) -> None:
     import torch
 
     specs, names = request.specs, request.output_names
-    dynamic_axes = {s.name: {0: "batch"} for s in specs if s.dynamic_batch}
-    if dynamic_axes:
-        dynamic_axes.update({name: {0: "batch"} for name in names})
+    dynamic_axes = {s.name: {i: s.dim(i).name if s.dim(i) else BATCH for i, d in enumerate(s.shape) if d is None}
+                    for s in specs if None in s.shape}
+    if any(s.dynamic_batch for s in specs):
+        dynamic_axes.update({name: {0: BATCH} for name in names})
     tensors = _trace_tensors(request)
     module = request.loaded.module
     if request.loaded.kind == "callable":  # a Python module: keyword binding and ModelOutput results

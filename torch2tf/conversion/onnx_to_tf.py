@@ -38,6 +38,7 @@ class Onnx2TfRequest:
     keep_shape_input_names: list[str] = field(default_factory=list)  # no NCHW→NHWC for these
     disable_strict_mode: bool = False
     input_shapes: dict[str, list[int | None]] = field(default_factory=dict)
+    shape_hints: dict[str, list[int]] = field(default_factory=dict)  # sizes for onnx2tf's test runs of dynamic dims
     seed: int = 0
     unroll_rnn: bool = False
     interrupt_at: list[str] = field(default_factory=list)  # stop at these ONNX tensors (localization)
@@ -131,8 +132,10 @@ def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
     it checks its choices on, written beside the output: onnx2tf_samples)."""
     overwrite = None
     if request.static_batch is not None:
-        overwrite = [f"{name}:{','.join(str(request.static_batch if d is None else d) for d in shape)}"
-                     for name, shape in request.input_shapes.items()]
+        fixed = {name: [request.static_batch if i == 0 and d is None else d for i, d in enumerate(shape)]
+                 for name, shape in request.input_shapes.items()}
+        if all(d is not None for shape in fixed.values() for d in shape):  # else the graph's inputs are fixed already
+            overwrite = [f"{name}:{','.join(map(str, shape))}" for name, shape in fixed.items()]
     return dict(
         input_onnx_file_path=request.onnx_path, onnx_graph=None, output_folder_path=request.output_dir,
         output_signaturedefs=True, output_h5=False, output_keras_v3=False, output_tfv1_pb=False,
@@ -148,7 +151,8 @@ def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
         input_quant_dtype="int8",
         output_quant_dtype="int8", not_use_onnxsim=not request.use_onnxsim,
         not_use_opname_auto_generate=False, batch_size=None, overwrite_input_shape=overwrite,
-        shape_hints=None, no_large_tensor=False, output_nms_with_dynamic_tensor=False,
+        shape_hints=[f"{n}:{','.join(map(str, s))}" for n, s in request.shape_hints.items()] or None,
+        no_large_tensor=False, output_nms_with_dynamic_tensor=False,
         switch_nms_version="v4", keep_ncw_or_nchw_or_ncdhw_input_names=None,
         keep_nwc_or_nhwc_or_ndhwc_input_names=None,
         keep_shape_absolutely_input_names=request.keep_shape_input_names or None,

@@ -7,7 +7,7 @@ decided by the pipeline's ladder: a strategy only counts when its artifacts matc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from torch2tf.cache import Cache
@@ -16,7 +16,7 @@ from torch2tf.conversion.rewrites import apply_rewrites
 from torch2tf.conversion.simplify import simplify_in_place
 from torch2tf.errors import ConversionError
 from torch2tf.records import RewriteNote
-from torch2tf.specs import TensorSpec
+from torch2tf.specs import TensorSpec, shared_dims
 
 RECURRENT_OPS = {"LSTM", "GRU", "RNN"}
 # onnx2tf's strict mode (on by default) validates these ops against onnxruntime by trying every
@@ -32,6 +32,7 @@ STRICT_MAX_RANK = 4
 class Strategy:
     name: str
     static_batch: bool = False  # fix the batch to 1 for onnx2tf; the signature maps over rows
+    pin_dims: bool = False  # fix the named dynamic axes ({seq}) at their largest validated size
     use_onnxsim: bool = True
     keep_input_layout: bool = False  # no NC…→N…C transposition of rank 3-5 inputs
     unroll_rnn: bool = False  # unroll LSTM/GRU/RNN loops: TFLite builtins instead of Flex TensorList ops
@@ -47,8 +48,14 @@ class GraphFacts:
 
 
 def strategies_for(specs: list[TensorSpec], facts: GraphFacts = GraphFacts()) -> list[Strategy]:
-    """The strategies that make sense for these inputs and this graph, cheapest and most native first."""
+    """The strategies that make sense for these inputs and this graph, cheapest and most native first.
+
+    With named dynamic axes ({seq}) the first strategies keep them dynamic (with the batch, then with a
+    fixed batch the signature maps over); the later ones pin them (``static-shape``) and the report says so.
+    """
     dynamic = any(s.dynamic_batch for s in specs)
+    if any(s.dims for s in specs):
+        return _dynamic_axes_strategies(specs, facts, dynamic)
     has_channels = any(3 <= len(s.shape) <= 5 for s in specs)
     # A recurrent loop becomes a TensorList While loop, which TFLite runs only with the Flex
     # delegate: unroll it (the sequence length is static) so every artifact runs everywhere.
@@ -64,6 +71,18 @@ def strategies_for(specs: list[TensorSpec], facts: GraphFacts = GraphFacts()) ->
         strategies.append(Strategy(strategies[-2].name + "+keep-layout", static_batch=dynamic, keep_input_layout=True,
                                    **common))
     return strategies
+
+
+def _dynamic_axes_strategies(specs: list[TensorSpec], facts: GraphFacts, dynamic: bool) -> list[Strategy]:
+    plain = list(strategies_for([s.pinned({n: 1 for n in shared_dims(specs)}) for s in specs], facts))
+    suffix = plain[0].name.removeprefix("dynamic-batch").removeprefix("static-shape")
+    common = dict(unroll_rnn=plain[0].unroll_rnn, strict=plain[0].strict)
+    strategies = [Strategy("dynamic-shape" + suffix, **common)]
+    if dynamic:
+        strategies.append(Strategy("static-batch+dynamic-axes" + suffix, static_batch=True, **common))
+    pinned = [replace(s, name=s.name.replace("static-batch", "static-shape"), pin_dims=True) for s in plain[-3:]
+              if s.static_batch or not dynamic]
+    return strategies + pinned
 
 
 def graph_facts(path: Path) -> GraphFacts:
@@ -93,9 +112,35 @@ def prepare_onnx2tf_input(onnx_path: Path, directory: Path, strategy: Strategy,
     """The exact graph onnx2tf gets for ``strategy``: a copy, onnxsim'd if asked, then rewritten."""
     source = copy_onnx(onnx_path, directory)
     static = {s.name: [1 if d is None else d for d in s.shape] for s in specs} if strategy.static_batch else None
+    named = any(s.dims for s in specs)
+    if named or strategy.pin_dims:
+        # named dynamic axes: the graph's own inputs say which dims are fixed (onnxsim cannot keep some dynamic)
+        fix_input_dims(source, {s.name: [1 if strategy.static_batch and i == 0 and d is None else d
+                                         for i, d in enumerate(s.shape)] for s in strategy_specs(strategy, specs)})
+        static = None if named else static
     if strategy.use_onnxsim:
         simplify_in_place(source, static, cache=cache)
     return source, apply_rewrites(source)
+
+
+def strategy_specs(strategy: Strategy, specs: list[TensorSpec]) -> list[TensorSpec]:
+    """The inputs as this strategy converts them: named dims pinned at their largest validated size, or as given."""
+    if not strategy.pin_dims:
+        return specs
+    return [s.pinned({name: dim.sizes[-1] for name, dim in shared_dims(specs).items()}) for s in specs]
+
+
+def fix_input_dims(path: Path, shapes: dict[str, list[int | None]]) -> None:
+    """Set the graph inputs' dims to ``shapes`` (None leaves a dim as it is) in the file at ``path``."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    for value in model.graph.input:
+        for dim, size in zip(value.type.tensor_type.shape.dim, shapes.get(value.name, [])):
+            if size is not None:
+                dim.Clear()
+                dim.dim_value = size
+    onnx.save(model, str(path))
 
 
 class PreparedGraphs:
@@ -103,11 +148,11 @@ class PreparedGraphs:
 
     def __init__(self, cache: Cache | None = None) -> None:
         self.cache = cache or Cache(None)
-        self._done: dict[tuple[str, bool, bool], tuple[Path, list[RewriteNote]] | ConversionError] = {}
+        self._done: dict[tuple[str, bool, bool, bool], tuple[Path, list[RewriteNote]] | ConversionError] = {}
 
     def prepare(self, onnx_path: Path, directory: Path, strategy: Strategy,
                 specs: list[TensorSpec]) -> tuple[Path, list[RewriteNote]]:
-        key = (str(onnx_path), strategy.use_onnxsim, strategy.static_batch)
+        key = (str(onnx_path), strategy.use_onnxsim, strategy.static_batch, strategy.pin_dims)
         if key not in self._done:
             try:
                 self._done[key] = prepare_onnx2tf_input(onnx_path, directory, strategy, specs, self.cache)
@@ -134,10 +179,12 @@ def onnx2tf_request(strategy: Strategy, source: Path, output_dir: Path, specs: l
                     extras: RequestExtras | None = None) -> Onnx2TfRequest:
     """The one place an onnx2tf request is made from a strategy (onnxsim already ran: ours, before the rewrites)."""
     extras = extras or RequestExtras()
+    specs = strategy_specs(strategy, specs)
     return Onnx2TfRequest(onnx_path=str(source), output_dir=str(output_dir),
                           static_batch=1 if strategy.static_batch else None, use_onnxsim=False,
                           disable_strict_mode=not strategy.strict,
                           keep_shape_input_names=kept_layout_inputs(strategy, specs),
                           input_shapes={s.name: list(s.shape) for s in specs}, seed=seed,
+                          shape_hints={s.name: list(s.concrete_shape(1)) for s in specs if s.dims},
                           unroll_rnn=strategy.unroll_rnn, interrupt_at=list(extras.interrupt_at),
                           quantize=extras.quantize, calibration=dict(extras.calibration))

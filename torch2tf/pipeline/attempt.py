@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from torch2tf.cache import directory_digest
 from torch2tf.conversion.onnx_to_tf import run_onnx2tf
 from torch2tf.conversion.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
-from torch2tf.conversion.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request
+from torch2tf.conversion.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request, strategy_specs
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError, InternalError
 from torch2tf.inputs import Sample
 from torch2tf.native_logs import import_tensorflow
@@ -82,6 +82,8 @@ class Attempt:
     rewrites: list[RewriteNote] = field(default_factory=list)
     parity_seconds: float = 0.0
     tflite_ms: float | None = None  # its TFLite fp32 file's median latency, when --tune timed it
+    specs: list[TensorSpec] = field(default_factory=list)  # the inputs as converted (named dims pinned or not)
+    samples: list[Sample] = field(default_factory=list)  # the samples its artifacts take (all, or those at the pins)
 
     @property
     def exporter(self) -> str:
@@ -124,7 +126,8 @@ def try_strategy(candidate: Candidate, strategy: Strategy, ctx: AttemptContext) 
     """Convert with one strategy, build the serving signature, check parity. Never raises for the model's faults."""
     directory = ctx.work_dir / f"{candidate.exporter}-{strategy.name}"
     shutil.rmtree(directory, ignore_errors=True)
-    attempt = Attempt(candidate, strategy, directory)
+    ctx = strategy_context(strategy, ctx)
+    attempt = Attempt(candidate, strategy, directory, specs=ctx.specs, samples=ctx.samples)
     start = time.perf_counter()
     try:
         _convert(attempt, ctx)
@@ -146,6 +149,18 @@ def try_strategy(candidate: Candidate, strategy: Strategy, ctx: AttemptContext) 
         attempt.status = "parity-failed" if attempt.status == "ok" else attempt.status
         attempt.reason = "export differs from torch; " + attempt.reason
     return attempt
+
+
+def strategy_context(strategy: Strategy, ctx: AttemptContext) -> AttemptContext:
+    """The context as ``strategy`` sees it: with its named dims pinned, their size in every input and the
+    samples at that size (the odd ones, which take each dim's largest size)."""
+    if not strategy.pin_dims:
+        return ctx
+    specs = strategy_specs(strategy, ctx.specs)
+    shapes = {s.name: s.shape for s in specs}
+    fits = [sample for sample in ctx.samples
+            if all(all(d is None or a == d for a, d in zip(v.shape, shapes[k])) for k, v in sample.feeds.items())]
+    return replace(ctx, specs=specs, samples=fits)
 
 
 def _convert(attempt: Attempt, ctx: AttemptContext) -> None:

@@ -23,12 +23,13 @@ from torch2tf.inputs import load_npz
 from torch2tf.model_source import model_file
 from torch2tf.pipeline import stages
 from torch2tf.pipeline.attempt import AttemptContext
-from torch2tf.pipeline.ladder import Ladder, LadderResult, select_strategies
+from torch2tf.pipeline.ladder import CONSOLE_LINE, Ladder, LadderResult, one_line, select_strategies
 from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, localize_divergence
 from torch2tf.pipeline.options import ConvertOptions, EventSink, StageLog
 from torch2tf.pipeline.outputs import manifest_record, tflite_truth, write_artifacts
 from torch2tf.pipeline.quantize import Quantized, quantize_stage
 from torch2tf.records import Conversion, Export, ParityEntry, Report, TfliteSummary
+from torch2tf.specs import shared_dims
 from torch2tf.stop import raise_if_stopped
 from torch2tf.validation.compare import Tolerances
 from torch2tf.validation.markdown import parity_table, summary_line
@@ -122,6 +123,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, strategies, log.informs("convert"),
                                                options.tune).climb())
     chosen = ladder.chosen
+    loaded = replace(loaded, specs=chosen.specs, samples=chosen.samples)  # as converted: named dims may be pinned
     parity = ([chosen.candidate.export_check] if chosen.candidate.export_check else []) + list(chosen.parity)
     log.record("parity", chosen.parity_seconds, _parity_summary(parity))
     uninformative = uninformative_outputs(chosen.candidate.expected, tolerances)
@@ -148,7 +150,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
                      f"{', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
                      "parity checked again on every artifact")
     log.run("write", lambda: write_artifacts(staging, chosen, quantized, strict), describe=lambda _: str(options.output))
-    report = Report(model=loaded.model.source, inputs=tuple(s.to_json() for s in loaded.specs),
+    report = Report(model=loaded.model.source, inputs=tuple(s.to_json() for s in chosen.specs),
                     outputs=tuple(s.to_json() for s in checked.output_specs), stages=tuple(log.stages),
                     operators=operators_json(checked.compatibility) + truth.operators,
                     parity=tuple(parity + quantized.parity), export=_export_record(exported, ladder),
@@ -173,7 +175,19 @@ def _conversion_record(ladder: LadderResult, quantized: Quantized, layout: str,
     return Conversion(attempts=tuple(a.record() for a in ladder.attempts), strategy=chosen.strategy.name,
                       exporter=chosen.exporter, raw_batch=chosen.plan.raw_batch, layout=layout,
                       rewrites=tuple(chosen.rewrites) + tuple(quantized.rewrites), tflite_layout=chosen.tflite.layout,
-                      tflite=tflite)
+                      tflite=tflite, **_axes_record(ladder))
+
+
+def _axes_record(ladder: LadderResult) -> dict:
+    """The named dims the chosen strategy keeps dynamic, or fixed (at which sizes, and why)."""
+    chosen = ladder.chosen
+    declared = shared_dims(ladder.attempts[0].specs if ladder.attempts else chosen.specs)
+    if not chosen.strategy.pin_dims:
+        return {"dynamic_axes": tuple(declared)}
+    kept = [a for a in ladder.attempts if not a.strategy.pin_dims and a.reason]
+    reason = f"{kept[-1].strategy.name}: {kept[-1].reason}" if kept else "--strategy chose it"
+    return {"static_axes": {name: dim.sizes[-1] for name, dim in declared.items()},
+            "static_axes_reason": one_line(reason, CONSOLE_LINE)}
 
 
 def _parity_summary(parity: list[ParityEntry]) -> str:

@@ -17,12 +17,14 @@ from torch2tf.conversion.export import ExportRequest, normalize_onnx, written_op
 from torch2tf.conversion.onnx_checks import check_and_infer_shapes
 from torch2tf.conversion.strategies import GraphFacts, PreparedGraphs, graph_facts, strategies_for
 from torch2tf.errors import ConversionError, UsageError
-from torch2tf.inputs import Sample, resolve_input_specs, validation_samples, vocab_sizes
+from torch2tf.inputs import Sample, make_inputs, resolve_input_specs, validation_samples, vocab_sizes
 from torch2tf.model_source import LoadedModel, load_model, run_forward
 from torch2tf.pipeline.export_cache import export_with_cache
 from torch2tf.pipeline.options import ConvertOptions
 from torch2tf.records import Export
 from torch2tf.specs import TensorSpec, onnx_output_specs
+
+TRACE_SEED = 7  # the export's sample when named dims trace at their own sizes (a fixed seed: the same ONNX)
 
 Outputs = dict[str, dict[str, np.ndarray]]
 
@@ -83,7 +85,11 @@ def export_path(work: Path, label: str) -> Path:
 
 
 def export_request(loaded: Loaded, path: Path, opset: int, output_names: list[str]) -> ExportRequest:
-    return ExportRequest(loaded.model, loaded.specs, loaded.binding, loaded.samples[0].feeds, path, opset, output_names)
+    """The export of ``loaded``: traced on its first sample, or, with named dims, on one at their trace sizes."""
+    feeds = loaded.samples[0].feeds
+    if any(s.dims for s in loaded.specs):
+        feeds = make_inputs(loaded.specs, 1, TRACE_SEED, loaded.vocab)
+    return ExportRequest(loaded.model, loaded.specs, loaded.binding, feeds, path, opset, output_names)
 
 
 def export(loaded: Loaded, options: ConvertOptions, work: Path, cache: Cache | None = None) -> Exported:

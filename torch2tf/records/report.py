@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field, computed_field
 
 from torch2tf.errors import UsageError
-from torch2tf.records.base import from_json, load_record, record, to_json, when_empty, when_none
+from torch2tf.records.base import from_json, load_record, record, to_json, when, when_empty, when_none
 from torch2tf.records.parity import ParityEntry, Regression, Stamp, Uninformative
 
 SCHEMA_VERSION = 1
@@ -96,6 +96,9 @@ class Conversion:
     rewrites: tuple[RewriteNote | str, ...] = ()
     tflite_layout: str | None = None  # the .tflite signatures' image layout
     tflite: dict[str, TfliteSummary] = when_empty(dict)
+    dynamic_axes: tuple[str, ...] = when_empty()  # named dims ({seq}) every artifact keeps dynamic
+    static_axes: dict[str, int] = when_empty(dict)  # named dims the chosen strategy fixed, at these sizes
+    static_axes_reason: str = when("")  # why: the failure of the strategies that kept them dynamic
 
 
 @record

@@ -161,7 +161,18 @@ def _strategy_line(report: Report) -> list[str]:
             + (f" (onnx2tf batch fixed to {conversion.raw_batch}, restored by mapping over rows)"
                if conversion.raw_batch else "")
             + (f" · TFLite signature `serving_default` (PyTorch names, images {conversion.tflite_layout.upper()})"
-               if conversion.tflite_layout else ""), ""]
+               if conversion.tflite_layout else "") + _axes_text(conversion), ""]
+
+
+def _axes_text(conversion) -> str:
+    """The named dims: kept dynamic in every artifact, or fixed (at which size, and why)."""
+    if conversion.dynamic_axes:
+        return " · dynamic axes " + ", ".join(f"`{{{n}}}`" for n in conversion.dynamic_axes) + \
+            " (None in the SavedModel signature, -1 in each .tflite shape_signature)"
+    if conversion.static_axes:
+        fixed = ", ".join(f"`{{{n}}}` = {size}" for n, size in conversion.static_axes.items())
+        return f" · **fixed axes** {fixed}: no strategy kept them dynamic ({conversion.static_axes_reason})"
+    return ""
 
 
 def _localization(localization: Localization | None) -> list[str]:

@@ -162,7 +162,8 @@ class TfliteRunner(Runner):
     """A .tflite file through ai_edge_litert, its tensors found through the ``serving_default``
     signature (by PyTorch name) when the file has one, by tensor name otherwise (older outputs).
 
-    A TFLite model converted with a fixed batch is run row by row; a dynamic one is resized.
+    A TFLite model converted with a fixed batch is run row by row; one with dynamic axes (shape_signature -1)
+    is resized to each feed's shape.
     """
 
     name = "tflite"
@@ -188,7 +189,8 @@ class TfliteRunner(Runner):
             self._out_details = {d["name"]: d for d in self.interpreter.get_output_details()}
         self.fixed_batch = any(d["shape_signature"][0] != -1 for d in self._in_details.values()
                                if len(d["shape_signature"]))
-        self._allocated_batch = None
+        self.resizable = any(-1 in list(d["shape_signature"]) for d in self._in_details.values())
+        self._allocated_shapes: tuple | None = None  # the feeds' shapes the interpreter is sized for
 
     def run_raw(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run on PyTorch-layout feeds; return outputs under the TFLite output names, unpermuted."""
@@ -222,17 +224,15 @@ class TfliteRunner(Runner):
 
     def _native_feeds(self, feeds: dict[str, np.ndarray]) -> list[tuple[int, np.ndarray]]:
         """(tensor index, value in the file's layout and dtype) per input, the interpreter sized for the batch."""
-        batch = next(iter(feeds.values())).shape[0]
-        if not self.fixed_batch and self._allocated_batch != batch:
-            for b in self.inputs:
-                shape = list(feeds[b.name].shape)
-                shape = [shape[i] for i in b.perm] if b.perm else shape
-                self.interpreter.resize_tensor_input(self._tflite_input(b)["index"], shape)
+        shapes = tuple(feeds[b.name].shape for b in self.inputs)
+        if self._allocated_shapes != shapes:
+            if self.resizable:  # a dynamic batch or named dim: sized for these feeds
+                for b in self.inputs:
+                    shape = list(feeds[b.name].shape)
+                    shape = [shape[i] for i in b.perm] if b.perm else shape
+                    self.interpreter.resize_tensor_input(self._tflite_input(b)["index"], shape)
             self._allocate()
-            self._allocated_batch = batch
-        elif self._allocated_batch is None:
-            self._allocate()
-            self._allocated_batch = batch
+            self._allocated_shapes = shapes
         native = []
         for b in self.inputs:
             detail = self._tflite_input(b)
