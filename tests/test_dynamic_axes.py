@@ -1,5 +1,6 @@
 """Named dynamic axes end to end: a BERT classifier with a dynamic sequence axis served and run at 8 and 100
-tokens; a model whose axes onnx2tf cannot keep dynamic falls back to fixed ones, and the report says so."""
+tokens, a wav2vec2 classifier at two lengths; a model whose axes onnx2tf cannot keep dynamic falls back to
+fixed ones, and the report says so."""
 from __future__ import annotations
 
 import json
@@ -59,15 +60,30 @@ def test_the_sequence_axis_stays_dynamic_in_every_artifact(bert_out):
     tf = import_tensorflow()
     signature = tf.saved_model.load(str(bert_out / "saved_model")).signatures["serving_default"]
     assert [s.shape.as_list() for s in signature.structured_input_signature[1].values()] == [[None, None]] * 2
+    _tflite_matches_onnxruntime(bert_out, [_request(1, length, length) for length in LENGTHS])
+
+
+def _tflite_matches_onnxruntime(out, requests: list[dict[str, np.ndarray]]) -> None:
+    """Both .tflite files, resized to each request's shape as an app would, against onnxruntime."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(str(bert_out / "tflite" / "model_float32.tflite"))
-    runner = interpreter.get_signature_runner("serving_default")
-    assert all(list(d["shape_signature"])[1] == -1 for d in runner.get_input_details().values())
-    for length in LENGTHS:  # resized to each length, as an app would
-        feeds = _request(1, length, length)
-        (logits,) = runner(**feeds).values()
-        np.testing.assert_allclose(logits, _reference(bert_out, feeds), atol=1e-4)
+    for precision, atol in (("float32", 1e-4), ("float16", 5e-2)):
+        runner = Interpreter(str(out / "tflite" / f"model_{precision}.tflite")).get_signature_runner("serving_default")
+        assert all(list(d["shape_signature"])[1] == -1 for d in runner.get_input_details().values())
+        for feeds in requests:
+            (result,) = runner(**feeds).values()
+            np.testing.assert_allclose(result, _reference(out, feeds), atol=atol)
+
+
+def test_a_wav2vec2_classifier_runs_at_two_lengths(tmp_path):
+    out = tmp_path / "wav2vec2"
+    result = torch2tf.convert(str(REPO / "tests" / "corpus" / "models.py") + ":wav2vec2_sequence_classification",
+                              ["input_values:Nx{t=1600..3200}"], out, localize=False)
+    assert result.passed and result.report.conversion.dynamic_axes == ("t",)
+    assert {s for p in result.parity for s in p.samples} == {"random-batch1-t1600", "random-batch3-t3200"}
+    rng = np.random.default_rng(5)
+    _tflite_matches_onnxruntime(out, [{"input_values": rng.standard_normal((1, t)).astype(np.float32)}
+                                      for t in (1600, 2400, 3200)])
 
 
 def test_tf_serving_answers_8_and_100_tokens_over_rest_and_grpc(bert_out, tmp_path, cli_runner):

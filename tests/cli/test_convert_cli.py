@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -12,17 +11,19 @@ import pytest
 from tests.conftest import REPO, run_cli
 from torch2tf.cli import main
 
+HEAVY = ("torch", "tensorflow", "onnxruntime", "onnx2tf", "onnx", "onnxsim", "transformers", "sympy", "grpc",
+         "tensorflow_serving", "ray", "matplotlib", "scipy")
 
-def test_help_is_fast_and_imports_no_framework():
-    start = time.perf_counter()
+
+def test_help_imports_no_framework():
+    """What keeps --help well under a second is that it imports none of the heavy packages (asserted, not timed:
+    a busy machine makes timings flaky)."""
     proc = subprocess.run([sys.executable, "-c", "import sys; from torch2tf.cli import main\n"
                            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-                           "heavy = [m for m in ('torch', 'tensorflow', 'onnxruntime', 'onnx2tf', 'onnx') if m in sys.modules]\n"
+                           f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
                            "print('HEAVY', heavy)"], capture_output=True, text=True, cwd=REPO, timeout=60)
-    elapsed = time.perf_counter() - start
     assert "convert" in proc.stdout
-    assert "HEAVY []" in proc.stdout
-    assert elapsed < 1.0, f"torch2tf --help took {elapsed:.2f}s"
+    assert "HEAVY []" in proc.stdout, proc.stdout[-300:]
 
 
 @pytest.mark.slow

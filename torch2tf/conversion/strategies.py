@@ -51,7 +51,8 @@ def strategies_for(specs: list[TensorSpec], facts: GraphFacts = GraphFacts()) ->
     """The strategies that make sense for these inputs and this graph, cheapest and most native first.
 
     With named dynamic axes ({seq}) the first strategies keep them dynamic (with the batch, then with a
-    fixed batch the signature maps over); the later ones pin them (``static-shape``) and the report says so.
+    fixed batch the signature maps over); the later ones (``…+fixed-axes``) pin them at their largest
+    validated size, as if the input had been declared so, and the report says which and why.
     """
     dynamic = any(s.dynamic_batch for s in specs)
     if any(s.dims for s in specs):
@@ -80,9 +81,7 @@ def _dynamic_axes_strategies(specs: list[TensorSpec], facts: GraphFacts, dynamic
     strategies = [Strategy("dynamic-shape" + suffix, **common)]
     if dynamic:
         strategies.append(Strategy("static-batch+dynamic-axes" + suffix, static_batch=True, **common))
-    pinned = [replace(s, name=s.name.replace("static-batch", "static-shape"), pin_dims=True) for s in plain[-3:]
-              if s.static_batch or not dynamic]
-    return strategies + pinned
+    return strategies + [replace(s, name=s.name + "+fixed-axes", pin_dims=True) for s in plain]
 
 
 def graph_facts(path: Path) -> GraphFacts:
@@ -140,6 +139,7 @@ def fix_input_dims(path: Path, shapes: dict[str, list[int | None]]) -> None:
             if size is not None:
                 dim.Clear()
                 dim.dim_value = size
+    del model.graph.value_info[:]  # inferred for the old dims: onnxsim and onnx2tf infer them again
     onnx.save(model, str(path))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from torch2tf.cache import directory_digest
 from torch2tf.conversion.onnx_to_tf import run_onnx2tf
+from torch2tf.conversion.rewrites.registry import FIX
 from torch2tf.conversion.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
 from torch2tf.conversion.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request, strategy_specs
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError, InternalError
@@ -23,6 +24,7 @@ from torch2tf.pipeline.bindings import bind_outputs
 from torch2tf.pipeline.finish import FinishedTflite, FinishRequest, finish_tflite
 from torch2tf.records import ConversionAttempt, ParityEntry, RewriteNote
 from torch2tf.specs import Layouts, SignaturePlan, TensorSpec
+from torch2tf.tflite.shape_constants import exact_shape_constants
 from torch2tf.validation.compare import Tolerances
 from torch2tf.validation.half_weights import check_fp16_file
 from torch2tf.validation.parity import (
@@ -205,11 +207,15 @@ def _finish_tflite_files(attempt: Attempt, ctx: AttemptContext) -> None:
         fp32 = finish_tflite(attempt.tflite_path("float32"), request)
         # both files have the same tensors: the fp32 file's binding signs the fp16 one
         fp16 = finish_tflite(attempt.tflite_path("float16"), request, outputs=fp32.raw_outputs)
+        exact = exact_shape_constants(attempt.tflite_path("float16"), attempt.tflite_path("float32"))
     except (ConversionError, ArtifactLoadError, ArtifactRunError) as exc:
         attempt.tflite_error = exc.message
         return
     attempt.tflite = fp32
     attempt.rewrites += [note for note in fp32.rewrites + fp16.rewrites if note not in attempt.rewrites]
+    if exact:
+        attempt.rewrites.append(RewriteNote("exact_shape_constants", FIX, f"tflite_float16: {exact} float constant(s) "
+                                            "of size arithmetic kept at float32"))
 
 
 def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[ParityEntry]:

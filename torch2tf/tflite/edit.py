@@ -7,6 +7,7 @@ import numpy as np
 
 from torch2tf.errors import ArtifactLoadError
 from torch2tf.tflite.flatbuffer import read_model, schema, write_model
+from torch2tf.tflite.shape_constants import shape_arithmetic_constants
 
 HALF_MAX = float(np.finfo(np.float16).max)
 
@@ -44,11 +45,14 @@ def integer_constant(model, tensor) -> np.ndarray | None:
 
 def with_half_precision_constants(source: Path, destination: Path) -> Path:
     """Write ``source`` with its float32 constant buffers rounded to float16 (still stored as float32),
-    clamped to float16's range as the TFLite converter clamps them."""
+    clamped to float16's range as the TFLite converter clamps them; shape arithmetic's constants stay exact."""
     model = read_model(source, ArtifactLoadError, "round its constants to half precision")
     rounded = set()
     for graph in model.subgraphs:
-        for tensor in graph.tensors:
+        exact = shape_arithmetic_constants(model, graph)  # the fp16 file keeps them exact too
+        for index, tensor in enumerate(graph.tensors):
+            if index in exact:
+                continue
             buffer = model.buffers[tensor.buffer] if tensor.buffer < len(model.buffers) else None
             if tensor.type != schema().TensorType.FLOAT32 or buffer is None or buffer.data is None \
                     or not len(buffer.data) or tensor.buffer in rounded:

@@ -12,7 +12,10 @@ position-id table sliced to zero rows, a TFLite RESHAPE failing at run time on 0
   are, the input's dims copied (0), the one left over -1 (ONNX's own reshape semantics, exact).
 - ``dynamic_slice``: a one-axis, step-1 Slice from a constant start to a length read off a tensor's
   shape becomes ``Gather(data, Range(start, Min(end, size)), axis)`` — the same elements, the end
-  clamped to the axis as Slice clamps it.
+  clamped to the axis as Slice clamps it; to a constant ``-k`` on a dynamic axis, ``Range(start, size - k)``
+  (tensors of rank <= 2: onnx2tf does not carry a Gather's axis through its channel-last layout).
+  Sympy leaves some constants unsimplified (``floor((32x - 32)/(16x - 16))``): a dim that takes one value at
+  every probe size of its symbols counts as that number.
 
 Both run only on graphs with a dynamic input axis beyond the batch: for the others onnxsim has already
 folded every shape, and their conversions stay as they were.
@@ -26,6 +29,8 @@ import numpy as np
 
 from torch2tf.conversion.rewrites.graph import GraphIndex, replace_node
 from torch2tf.conversion.rewrites.registry import FIX, Rewrite
+
+SYMBOL_PROBES = (97, 256, 1001, 4099)  # sizes a symbolic dim is evaluated at to find one that is a constant
 
 
 def has_dynamic_axes(model: Any) -> bool:
@@ -46,9 +51,25 @@ def symbolic_dims(model: Any) -> dict[str, list[int | str | None]]:
     dims: dict[str, list[int | str | None]] = {}
     for value in list(graph.input) + list(graph.value_info) + list(graph.output):
         if value.type.tensor_type.HasField("shape"):
-            dims[value.name] = [d.dim_value if d.HasField("dim_value") else d.dim_param or None
+            dims[value.name] = [d.dim_value if d.HasField("dim_value") else _constant_or_name(d.dim_param)
                                 for d in value.type.tensor_type.shape.dim]
     return dims
+
+
+def _constant_or_name(expression: str) -> int | str | None:
+    """A symbolic dim that is a constant sympy does not simplify (``floor((32*x - 32)/(16*x - 16))`` = 2) as that
+    number: the value it takes at every probe size of its symbols; otherwise the expression itself."""
+    if not expression:
+        return None
+    import sympy
+
+    try:
+        parsed = sympy.sympify(expression)
+        values = {parsed.subs({s: size for s in parsed.free_symbols}) for size in SYMBOL_PROBES}
+    except (sympy.SympifyError, TypeError, ValueError, ZeroDivisionError):
+        return expression
+    value = values.pop() if len(values) == 1 else None
+    return int(value) if value is not None and value.is_Integer and int(value) > 0 else expression
 
 
 def constant_reshape_targets(model: Any, index: GraphIndex | None = None) -> str:
@@ -117,36 +138,51 @@ def _slice_as_gather(graph: Any, index: GraphIndex, node: Any) -> list:
     plan = _slice_plan(index, node)
     if plan is None:
         return []
-    start, axis = plan
-    data, end, prefix = node.input[0], node.input[2], f"{node.output[0]}__gather"
+    start, axis, offset = plan
+    data, prefix = node.input[0], f"{node.output[0]}__gather"
     graph.initializer.extend([numpy_helper.from_array(np.array(start, np.int64), f"{prefix}_start"),
                               numpy_helper.from_array(np.array(1, np.int64), f"{prefix}_step"),
                               numpy_helper.from_array(np.array([0], np.int64), f"{prefix}_axis0")])
-    return [helper.make_node("Shape", [data], [f"{prefix}_size"], start=axis, end=axis + 1),
-            helper.make_node("Min", [end, f"{prefix}_size"], [f"{prefix}_end1"]),
+    if offset is None:  # an end read off a shape, clamped to the axis as Slice clamps it
+        end = helper.make_node("Min", [node.input[2], f"{prefix}_size"], [f"{prefix}_end1"])
+    else:  # a constant end counted from the back of a dynamic axis
+        graph.initializer.append(numpy_helper.from_array(np.array([offset], np.int64), f"{prefix}_offset"))
+        end = helper.make_node("Add", [f"{prefix}_size", f"{prefix}_offset"], [f"{prefix}_end1"])
+    graph.initializer.append(numpy_helper.from_array(np.array([axis], np.int64), f"{prefix}_axis"))
+    # Shape then Gather: onnx2tf mis-indexes Shape's start/end on a tensor it holds channel-last
+    return [helper.make_node("Shape", [data], [f"{prefix}_shape"]),
+            helper.make_node("Gather", [f"{prefix}_shape", f"{prefix}_axis"], [f"{prefix}_size"], axis=0), end,
             helper.make_node("Squeeze", [f"{prefix}_end1", f"{prefix}_axis0"], [f"{prefix}_end"]),
             helper.make_node("Range", [f"{prefix}_start", f"{prefix}_end", f"{prefix}_step"], [f"{prefix}_idx"]),
             helper.make_node("Gather", [data, f"{prefix}_idx"], list(node.output), axis=axis)]
 
 
-def _slice_plan(index: GraphIndex, node: Any) -> tuple[int, int] | None:
-    """(start, axis) of a one-axis step-1 Slice from a constant start ≥ 0 to a size read off a shape."""
+def _slice_plan(index: GraphIndex, node: Any) -> tuple[int, int, int | None] | None:
+    """(start, axis, offset) of a one-axis step-1 Slice from a constant start ≥ 0 to a size read off a shape
+    (offset None) or to a constant negative end (the offset from the back) of a dynamic axis."""
     if node.op_type != "Slice" or len(node.input) < 3:
         return None
-    start = index.constant(node.input[1])
+    start, end = index.constant(node.input[1]), index.constant(node.input[2])
     axes = index.constant(node.input[3]) if len(node.input) > 3 and node.input[3] else np.array([0])
     steps = index.constant(node.input[4]) if len(node.input) > 4 and node.input[4] else np.array([1])
-    rank = index.rank(node.input[0])
-    if start is None or axes is None or steps is None or rank is None or index.constant(node.input[2]) is not None:
+    shape = index.shape(node.input[0])
+    # onnx2tf holds rank 3-5 tensors channel-last and does not move a Gather's axis with them (and for a
+    # Conv's trimmed output trimmed_padding is exact): tables and sequences of rank <= 2 only
+    if start is None or axes is None or steps is None or shape is None or len(shape) > 2:
         return None
     if start.size != 1 or axes.size != 1 or steps.size != 1 or int(steps.item()) != 1 or int(start.item()) < 0:
         return None
+    axis = int(axes.item()) % len(shape)
+    if end is not None:
+        if end.size != 1 or int(end.item()) >= 0 or shape[axis] is not None:
+            return None
+        return int(start.item()), axis, int(end.item())
     if index.length(node.input[2]) != 1 or index.dim_source(node.input[2]) is None:
         return None
-    return int(start.item()), int(axes.item()) % rank
+    return int(start.item()), axis, None
 
 
 REWRITES = (
     Rewrite("symbolic_reshape", FIX, constant_reshape_targets),
-    Rewrite("dynamic_slice", FIX, gather_dynamic_slices, after=("symbolic_reshape",)),
+    Rewrite("dynamic_slice", FIX, gather_dynamic_slices, after=("symbolic_reshape", "trimmed_padding")),
 )
