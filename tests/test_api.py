@@ -69,6 +69,21 @@ def test_inputs_must_be_tensors_or_specs():
         torch2tf.convert(_net(), 42)
 
 
+def test_example_tensors_name_their_dynamic_axes_in_the_specs_syntax():
+    from torch2tf.api import _inputs
+    from torch2tf.specs import Dim
+
+    ids = np.zeros((2, 12), np.int64)
+    specs, arrays = _inputs({"input_ids": ids, "attention_mask": ids}, True,
+                            {"input_ids": {1: "seq=4..64"}, "attention_mask": {1: "{seq}"}})
+    assert [s.shape_text() for s in specs] == ["Nx{seq=4..64}", "Nx{seq}"] and arrays["input_ids"] is ids
+    assert specs[0].dims[1] == Dim("seq", 4, 64)
+    with pytest.raises(UsageError, match="axis must be 1..1"):
+        _inputs({"input_ids": ids}, True, {"input_ids": {0: "seq"}})
+    with pytest.raises(UsageError, match="not example tensors"):
+        _inputs({"input_ids": ids}, True, {"mask": {1: "seq"}})
+
+
 @pytest.mark.slow
 def test_a_model_object_converts_from_python(tmp_path):
     import torch

@@ -9,6 +9,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch2tf.conversion.rewrites import run_rewrites
 from torch2tf.conversion.rewrites.fixes.dynamic_axes import constant_reshape_targets, gather_dynamic_slices
 from torch2tf.conversion.rewrites.fixes.patch_upsampling import patch_convolutions
+from torch2tf.conversion.rewrites.fixes.trimmed_padding import fold_trims_into_padding
 from torch2tf.conversion.rewrites.registry import rewrites_for
 
 
@@ -85,3 +86,22 @@ def test_the_registry_runs_them_in_their_declared_order():
     model = _heads_and_positions()
     notes = run_rewrites(model, tuple(r for r in rewrites_for() if r.name in ("symbolic_reshape", "dynamic_slice")))
     assert [n.rewrite for n in notes] == ["symbolic_reshape", "dynamic_slice"]
+
+
+def test_a_trimmed_same_convolution_is_padded_less_instead():
+    """wav2vec2's positional convolution: kernel 16, padding 8 on both sides, then x[..., :-1]."""
+    rng = np.random.default_rng(1)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["wide"], kernel_shape=[16], pads=[8, 8], group=2),
+             helper.make_node("Slice", ["wide", "zero", "minus_one", "two"], ["y"])]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4, "t"])]
+    model = _model(nodes, inputs, "y", {"w": rng.standard_normal((4, 2, 16)).astype(np.float32),
+                                        "zero": np.array([0], np.int64), "minus_one": np.array([-1], np.int64),
+                                        "two": np.array([2], np.int64)})
+    original = onnx.ModelProto.FromString(model.SerializeToString())
+    assert "padded less" in fold_trims_into_padding(model)
+    conv = model.graph.node[0]
+    assert [n.op_type for n in model.graph.node] == ["Conv"] and conv.output[0] == "y"
+    assert next(a.ints for a in conv.attribute if a.name == "pads") == [8, 7]
+    for t in (20, 37):
+        x = rng.standard_normal((2, 4, t)).astype(np.float32)
+        np.testing.assert_allclose(_run(model, {"x": x}), _run(original, {"x": x}), atol=1e-5)

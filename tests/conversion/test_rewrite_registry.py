@@ -10,7 +10,8 @@ from torch2tf.errors import InternalError
 
 FLOAT_ORDER = ["global_pool", "group_norm", "index_grid", "broadcast_concat", "expand_elision", "bool_expand",
                "large_depthwise", "legacy_softmax", "gelu", "lstm_initial_states", "names", "nonnegative_pool",
-               "hard_sigmoids", "patch_upsampling", "recurrent", "symbolic_reshape", "dynamic_slice"]
+               "hard_sigmoids", "patch_upsampling", "recurrent", "symbolic_reshape", "trimmed_padding",
+               "dynamic_slice"]
 
 
 def test_the_order_honours_every_declaration():

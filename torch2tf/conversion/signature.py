@@ -16,6 +16,9 @@ from torch2tf.errors import ConversionError
 from torch2tf.native_logs import import_tensorflow
 from torch2tf.specs import SIGNATURE_KEY, SignaturePlan, TensorBinding, TensorSpec, channel_last_perm, signature_keys
 
+# Part of the cache key of the serving SavedModels written around onnx2tf's: change it with the wrapper.
+SERVING_RULE = "names, layout, dtypes; a fixed raw batch mapped over rows, one row called directly"
+
 
 def _normalized(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "_", name.lower()).strip("_")
@@ -87,6 +90,24 @@ def run_raw(raw: object, inputs: list[TensorBinding], feeds: dict[str, np.ndarra
     return {k: np.concatenate(v, axis=0) for k, v in results.items()}
 
 
+def _over_rows(tf, call_raw, raw_values: list, out_signature: dict) -> dict:
+    """A raw model with a fixed batch of 1 (onnx2tf could not convert it dynamically) mapped over the rows, which
+    gives the signature its dynamic batch back; one row is called directly (map_fn's loop doubled a BERT's
+    batch-1 latency)."""
+    def one_row(row):
+        outs = call_raw([tf.expand_dims(v, 0) for v in row])
+        return {k: tf.squeeze(outs[k], 0) for k in out_signature}
+
+    def mapped():
+        return tf.map_fn(one_row, tuple(raw_values), fn_output_signature=out_signature)
+
+    def direct():
+        outs = call_raw(raw_values)
+        return {k: outs[k] for k in out_signature}
+
+    return tf.cond(tf.equal(tf.shape(raw_values[0])[0], 1), direct, mapped)
+
+
 def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, specs: list[TensorSpec]) -> None:
     """Save a SavedModel whose serving_default follows ``plan`` (names, layout, dtypes, dynamic batch).
 
@@ -125,16 +146,7 @@ def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, s
 
     def serve(*args):
         raw_values = [to_raw(b, a) for b, a in zip(plan.inputs, args)]
-        if plan.raw_batch is None:
-            raw_out = call_raw(raw_values)
-        else:
-            # The raw model has a fixed batch (onnx2tf could not convert it dynamically):
-            # map it over the rows to give the signature its dynamic batch back.
-            def one_row(row):
-                outs = call_raw([tf.expand_dims(v, 0) for v in row])
-                return {k: tf.squeeze(outs[k], 0) for k in out_signature}
-
-            raw_out = tf.map_fn(one_row, tuple(raw_values), fn_output_signature=out_signature)
+        raw_out = call_raw(raw_values) if plan.raw_batch is None else _over_rows(tf, call_raw, raw_values, out_signature)
         return {b.name: from_raw(b, raw_out[b.raw_name]) for b in plan.outputs}
 
     module = tf.Module()

@@ -15,7 +15,13 @@ from pathlib import Path
 from torch2tf.cache import directory_digest
 from torch2tf.conversion.onnx_to_tf import run_onnx2tf
 from torch2tf.conversion.rewrites.registry import FIX
-from torch2tf.conversion.signature import plan_inputs, read_raw_signature, run_raw, write_serving_saved_model
+from torch2tf.conversion.signature import (
+    SERVING_RULE,
+    plan_inputs,
+    read_raw_signature,
+    run_raw,
+    write_serving_saved_model,
+)
 from torch2tf.conversion.strategies import PreparedGraphs, Strategy, kept_layout_inputs, onnx2tf_request, strategy_specs
 from torch2tf.errors import ArtifactLoadError, ArtifactRunError, ConversionError, InternalError
 from torch2tf.inputs import Sample
@@ -189,7 +195,7 @@ def _serving_saved_model(raw, raw_dir: Path, out_dir: Path, plan: SignaturePlan,
     cache = ctx.prepared.cache
     key = None
     if cache.root is not None:
-        key = cache.key("serving", {"raw": directory_digest(raw_dir), "plan": plan.to_json(),
+        key = cache.key("serving", {"raw": directory_digest(raw_dir), "plan": plan.to_json(), "rule": SERVING_RULE,
                                     "specs": [s.to_json() for s in ctx.specs]}, ("tensorflow",))
         if cache.fetch("serving", key, out_dir) is not None:
             return
