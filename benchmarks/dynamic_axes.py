@@ -15,10 +15,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +37,7 @@ def main() -> int:
         specs = [a for name, dtype in inputs for a in ("-i", f"{name}:{shape}:{dtype}")]
         subprocess.run([sys.executable, "-m", "torch2tf", "convert", args.model, *specs, "-o", str(dirs[kind]),
                         "--force", "-q", "--no-localize"], check=True, cwd=ROOT)
+    from benchmarks.static_vs_dynamic import interleaved_ms
     from torch2tf.artifacts import read_manifest
     from torch2tf.inputs import make_inputs
     from torch2tf.native_logs import import_tensorflow
@@ -55,15 +53,8 @@ def main() -> int:
     print(f"{args.model} at {args.length} tokens: median ms, dynamic / fixed")
     for batch in (1, 4):
         feeds = {k: tf.constant(v) for k, v in make_inputs(specs, batch, seed=0, vocab={}).items()}
-        times = {k: [] for k in fns}
-        for fn in fns.values():
-            fn(**feeds)
-        for _ in range(args.rounds):
-            for name, fn in fns.items():
-                start = time.perf_counter()
-                fn(**feeds)
-                times[name].append(time.perf_counter() - start)
-        fixed, dynamic = (np.median(times[k]) * 1000 for k in ("fixed", "dynamic"))
+        medians = interleaved_ms(fns, feeds, args.rounds)
+        fixed, dynamic = medians["fixed"], medians["dynamic"]
         print(f"saved_model batch {batch}: fixed {fixed:.3f}  dynamic {dynamic:.3f}  ratio {dynamic / fixed:.2f}")
     files = {k: (d / "tflite" / "model_float32.tflite", *read_manifest(d).tflite.bindings("tflite_float32"))
              for k, d in dirs.items()}

@@ -21,6 +21,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def interleaved_ms(fns: dict, feeds: dict, rounds: int) -> dict[str, float]:
+    """Median milliseconds of each callable on ``feeds``, one call each in turn per round (after one warm-up call)."""
+    times = {k: [] for k in fns}
+    for fn in fns.values():
+        fn(**feeds)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn(**feeds)
+            times[name].append(time.perf_counter() - start)
+    return {k: float(np.median(v)) * 1000 for k, v in times.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="examples/resnet.py:build")
@@ -44,15 +57,8 @@ def main() -> int:
     print(f"{args.model}: serving_default median latency, ms")
     for batch in (int(b) for b in args.batches.split(",")):
         feeds = {k: tf.constant(v) for k, v in make_inputs([spec], batch, seed=0).items()}
-        times = {k: [] for k in fns}
-        for fn in fns.values():
-            fn(**feeds)
-        for _ in range(args.rounds):
-            for name, fn in fns.items():
-                start = time.perf_counter()
-                fn(**feeds)
-                times[name].append(time.perf_counter() - start)
-        dynamic, static = (np.median(times[k]) * 1000 for k in ("dynamic-batch", "static-batch"))
+        medians = interleaved_ms(fns, feeds, args.rounds)
+        dynamic, static = medians["dynamic-batch"], medians["static-batch"]
         print(f"batch {batch}: dynamic {dynamic:.2f}  static+map {static:.2f}  ratio {static / dynamic:.2f}")
     return 0
 
