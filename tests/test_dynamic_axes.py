@@ -122,19 +122,39 @@ def test_tf_serving_answers_8_and_100_tokens_over_rest_and_grpc(bert_out, tmp_pa
             assert result.exit_code == 0, result.output
 
 
-def test_axes_onnx2tf_cannot_keep_dynamic_are_fixed_and_reported(tmp_path):
-    """The segmenter's up-convolution path does not convert with a dynamic height and width in onnx2tf 1.28.8:
-    the ladder pins {h} and {w} at their largest size, validates there, and the report says which and why."""
+def test_a_fully_convolutional_segmenter_runs_at_two_image_sizes(tmp_path):
+    """The U-Net example (GroupNorm, a 2x2/2 up-convolution, bilinear upsampling, skip concatenations) with its
+    height and width dynamic: natively in every artifact, checked at 32x32 and 48x48 and run at a third size."""
     out = tmp_path / "seg"
     result = torch2tf.convert(str(REPO / "examples" / "segmentation.py") + ":build",
                               ["image:Nx3x{h=32..48}x{w=32..48}"], out, localize=False)
+    assert result.passed and result.report.conversion.dynamic_axes == ("h", "w")
+    assert {s for p in result.parity for s in p.samples} == {"random-batch1-h32-w32", "random-batch3-h48-w48"}
+    from ai_edge_litert.interpreter import Interpreter
+
+    rng = np.random.default_rng(2)
+    for precision, atol in (("float32", 1e-4), ("float16", 5e-2)):
+        runner = Interpreter(str(out / "tflite" / f"model_{precision}.tflite")).get_signature_runner("serving_default")
+        for h, w in ((32, 48), (40, 40)):  # NHWC in the .tflite signature
+            image = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+            (result_nhwc,) = runner(image=image.transpose(0, 2, 3, 1)).values()
+            np.testing.assert_allclose(result_nhwc.transpose(0, 3, 1, 2), _reference(out, {"image": image}), atol=atol)
+
+
+def test_axes_onnx2tf_cannot_keep_dynamic_are_fixed_and_reported(tmp_path):
+    """A T5 encoder's relative-position buckets over a dynamic length need TensorFlow (Flex) ops no interpreter
+    here runs: the ladder pins {seq} at its largest size, validates there, and the report says which and why."""
+    out = tmp_path / "t5"
+    result = torch2tf.convert(str(REPO / "tests" / "corpus" / "models.py") + ":t5_encoder",
+                              ["input_ids:Nx{seq=8..16}:int64", "attention_mask:Nx{seq}:int64"], out, localize=False)
     assert result.passed
     conversion = result.report.conversion
-    assert conversion.static_axes == {"h": 48, "w": 48} and not conversion.dynamic_axes
+    assert conversion.static_axes == {"seq": 16} and not conversion.dynamic_axes
     assert conversion.static_axes_reason.startswith("static-batch+dynamic-axes: ")
-    assert [s["shape"] for s in result.report.inputs] == [["N", 3, 48, 48]]  # what validate and serve will send
-    assert "**fixed axes** `{h}` = 48, `{w}` = 48" in result.report_path.read_text()
-    assert all(p.samples == ("random-batch3-h48-w48",) for p in result.parity if p.target != "onnxruntime")
+    assert conversion.strategy.endswith("+fixed-axes")
+    assert [s["shape"] for s in result.report.inputs] == [["N", 16]] * 2  # what validate and serve will send
+    assert "**fixed axes** `{seq}` = 16" in result.report_path.read_text()
+    assert all(p.samples == ("random-batch3-seq16",) for p in result.parity if p.target != "onnxruntime")
     assert cli_runner_exit(["validate", str(out), "-q", "--no-localize"]) == 0
 
 

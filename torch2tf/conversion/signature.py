@@ -17,7 +17,7 @@ from torch2tf.native_logs import import_tensorflow
 from torch2tf.specs import SIGNATURE_KEY, SignaturePlan, TensorBinding, TensorSpec, channel_last_perm, signature_keys
 
 # Part of the cache key of the serving SavedModels written around onnx2tf's: change it with the wrapper.
-SERVING_RULE = "names, layout, dtypes; a fixed raw batch mapped over rows, one row called directly"
+SERVING_RULE = "names, layout, dtypes; a fixed raw batch mapped over rows"
 
 
 def _normalized(name: str) -> str:
@@ -92,20 +92,14 @@ def run_raw(raw: object, inputs: list[TensorBinding], feeds: dict[str, np.ndarra
 
 def _over_rows(tf, call_raw, raw_values: list, out_signature: dict) -> dict:
     """A raw model with a fixed batch of 1 (onnx2tf could not convert it dynamically) mapped over the rows, which
-    gives the signature its dynamic batch back; one row is called directly (map_fn's loop doubled a BERT's
-    batch-1 latency)."""
+    gives the signature its dynamic batch back. (A tf.cond calling the raw model directly for one row ran that
+    branch for every batch in TF 2.21: batch 3 came back with 1 row. The loop stays; benchmarks/dynamic_axes.py
+    measures it.)"""
     def one_row(row):
         outs = call_raw([tf.expand_dims(v, 0) for v in row])
         return {k: tf.squeeze(outs[k], 0) for k in out_signature}
 
-    def mapped():
-        return tf.map_fn(one_row, tuple(raw_values), fn_output_signature=out_signature)
-
-    def direct():
-        outs = call_raw(raw_values)
-        return {k: outs[k] for k in out_signature}
-
-    return tf.cond(tf.equal(tf.shape(raw_values[0])[0], 1), direct, mapped)
+    return tf.map_fn(one_row, tuple(raw_values), fn_output_signature=out_signature)
 
 
 def write_serving_saved_model(raw: object, out_dir: Path, plan: SignaturePlan, specs: list[TensorSpec]) -> None:

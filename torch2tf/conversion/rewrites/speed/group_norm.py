@@ -53,7 +53,9 @@ def _match(index: GraphIndex, consumers: dict, norm: Any):
         return None
     channels, groups = int(shape[1]), int(target[1])
     back = index.producer(after.input[1])
-    same_shape = (back is not None and back.op_type == "Shape" and back.input[0] == x and not back.attribute) or \
+    # the whole shape: Shape without attributes, or with start 0 and no end (the dynamo exporter's, dynamic axes)
+    whole = back is not None and all(a.name == "start" and a.i == 0 for a in back.attribute)
+    same_shape = (whole and back.op_type == "Shape" and back.input[0] == x) or \
         (index.constant(after.input[1]) is not None and list(index.constant(after.input[1])) == shape)
     if not same_shape or int(target[0]) not in (0, -1) or int(target[2]) != -1 or groups < 1 or channels % groups:
         return None
