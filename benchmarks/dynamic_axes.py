@@ -50,7 +50,7 @@ def main() -> int:
     tf = import_tensorflow()
     fns = {k: tf.saved_model.load(str(d / "saved_model")).signatures["serving_default"] for k, d in dirs.items()}
     specs = [parse_input_spec(f"{name}:Nx{args.length}:{dtype}") for name, dtype in inputs]
-    print(f"{args.model} at {args.length} tokens: median ms, dynamic / fixed")
+    print(f"{args.model} at length {args.length}: median ms, dynamic / fixed")
     for batch in (1, 4):
         feeds = {k: tf.constant(v) for k, v in make_inputs(specs, batch, seed=0, vocab={}).items()}
         medians = interleaved_ms(fns, feeds, args.rounds)

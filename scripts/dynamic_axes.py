@@ -7,7 +7,7 @@ checked at both lengths. The table says which strategy held parity and where ``{
 the SavedModel signature (None) and the .tflite files (shape_signature -1; always both, or the axis was
 fixed and the report says why).
 
-    .venv/bin/python scripts/dynamic_axes.py [--jobs 2] [--only NAME,NAME]
+    .venv/bin/python scripts/dynamic_axes.py [--jobs 2] [--only NAME,NAME] [--min-kept 0.66]
 """
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", help="comma-separated model names")
     parser.add_argument("--output", type=Path, default=ROOT / "reports" / "dynamic_axes.md")
+    parser.add_argument("--min-kept", type=float, default=0.0,
+                        help="exit 1 when fewer models than this share pass with {seq} dynamic (a CI gate)")
     args = parser.parse_args()
     entries = [e for e in (sequence_entry(m) for m in tomllib.loads(MANIFEST.read_text())["model"]) if e]
     if args.only:
@@ -73,6 +75,9 @@ def main() -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    if kept < args.min_kept * len(rows):
+        print(f"error: {kept} of {len(rows)} keep {{seq}} dynamic, below --min-kept {args.min_kept}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -156,6 +156,11 @@ def wait_or_kill(process: subprocess.Popen, timeout_s: float) -> int | None:
         raise
 
 
+# The TFLite converter prefixes its MLIR errors with the Python frames that built the op (".../tf_keras/src/
+# utils/traceback_utils.py:96:1: error: 'tf.Reshape' op requires …"): the message, not the frames, is the reason.
+SOURCE_LOCATION = re.compile(r"(?:/[^\s:]+\.py:\d+:\d+:\s*)+")
+
+
 def summarize_log(log_path: Path, max_lines: int = 4, returncode: int | None = None) -> str:
     """The reason onnx2tf gave: our child's verdict line, else the last non-noise lines, else how it ended."""
     lines = [ANSI.sub("", ln).rstrip() for ln in log_path.read_text(errors="replace").splitlines()]
@@ -163,7 +168,7 @@ def summarize_log(log_path: Path, max_lines: int = 4, returncode: int | None = N
     op_names = [ln.split("onnx_op_name:", 1)[1].strip() for ln in lines if "onnx_op_name:" in ln]
     if verdicts:
         where = f" (at ONNX node {op_names[-1]})" if op_names else ""
-        return verdicts[-1] + where
+        return SOURCE_LOCATION.sub("", verdicts[-1]) + where
     meaningful = [ln for ln in lines if not _NOISE.match(ln)]
     if meaningful:
         return " | ".join(meaningful[-max_lines:])
