@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from torch2tf.binding import ForwardCall
+from torch2tf.conversion.input_dims import set_input_dims
 from torch2tf.errors import ExportError, UsageError
 from torch2tf.model_source import LoadedModel, named_outputs
 from torch2tf.native_logs import silenced_fds
@@ -222,17 +223,21 @@ def _positional_call(module, binding: ForwardCall, names: list[str]):
 _EXPORT = {"dynamo": _export_dynamo, "torchscript": _export_torchscript}
 
 
-def normalize_onnx(source: Path, path: Path) -> Path:
-    """Re-save a user's ONNX as ``path`` (+ ``.data`` when large) so every later step sees one layout."""
+def normalize_onnx(source: Path, path: Path, shapes: dict[str, list[int | None]] | None = None) -> list[str]:
+    """Re-save a user's ONNX as ``path`` (+ ``.data`` when large) so every later step sees one layout, its
+    inputs' dims as ``shapes`` (the --input specs) fix them; the inputs whose dims were fixed, described."""
     import onnx
 
     try:
         model = onnx.load(str(source))
     except Exception as exc:
         raise UsageError(f"cannot read ONNX file {source}: {str(exc).splitlines()[0]}") from exc
+    fixed = set_input_dims(model, shapes or {})
+    if fixed:
+        del model.graph.value_info[:]  # inferred for the file's own dims
     large = model.ByteSize() > 1 << 30
     onnx.save(model, str(path), save_as_external_data=large, location=f"{path.name}.data" if large else None)
-    return path
+    return fixed
 
 
 def written_opset(path: Path) -> int:

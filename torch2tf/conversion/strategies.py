@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from torch2tf.cache import Cache
+from torch2tf.conversion.input_dims import fix_input_dims
 from torch2tf.conversion.onnx_to_tf import Onnx2TfRequest, copy_onnx
 from torch2tf.conversion.rewrites import apply_rewrites
 from torch2tf.conversion.simplify import simplify_in_place
@@ -127,20 +128,6 @@ def strategy_specs(strategy: Strategy, specs: list[TensorSpec]) -> list[TensorSp
     if not strategy.pin_dims:
         return specs
     return [s.pinned({name: dim.sizes[-1] for name, dim in shared_dims(specs).items()}) for s in specs]
-
-
-def fix_input_dims(path: Path, shapes: dict[str, list[int | None]]) -> None:
-    """Set the graph inputs' dims to ``shapes`` (None leaves a dim as it is) in the file at ``path``."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    for value in model.graph.input:
-        for dim, size in zip(value.type.tensor_type.shape.dim, shapes.get(value.name, [])):
-            if size is not None:
-                dim.Clear()
-                dim.dim_value = size
-    del model.graph.value_info[:]  # inferred for the old dims: onnxsim and onnx2tf infer them again
-    onnx.save(model, str(path))
 
 
 class PreparedGraphs:

@@ -95,9 +95,11 @@ def export_request(loaded: Loaded, path: Path, opset: int, output_names: list[st
 def export(loaded: Loaded, options: ConvertOptions, work: Path, cache: Cache | None = None) -> Exported:
     model = loaded.model
     if model.kind == "onnx":
-        path = normalize_onnx(model.onnx_path, export_path(work, "primary"))
+        path = export_path(work, "primary")
+        fixed = normalize_onnx(model.onnx_path, path, {s.name: list(s.shape) for s in loaded.specs})
         info = Export(exporter="none (ONNX given)", source=str(model.onnx_path))
-        return Exported("onnx", path, [s.name for s in onnx_output_specs(path)], None, info)
+        notes = [f"--input fixed the ONNX file's input dims ({'; '.join(fixed)})"] if fixed else []
+        return Exported("onnx", path, [s.name for s in onnx_output_specs(path)], None, info, notes)
     results = {s.name: run_forward(model.module, loaded.binding, s.feeds) for s in loaded.samples}
     names = options.output_names or results[loaded.samples[0].name].names
     torch_outputs = {sample: dict(zip(names, r.values)) for sample, r in results.items()}
