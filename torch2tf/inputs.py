@@ -73,7 +73,7 @@ def check_arrays_match(specs: list[TensorSpec], arrays: dict[str, Any]) -> None:
         if str(array.dtype) != spec.dtype:
             raise InputSpecError(f"dtype mismatch for input {spec.name!r}: the data is {array.dtype}, "
                                  f"the input is {spec.dtype}")
-        if array.ndim != len(spec.shape) or any(d is not None and a != d for a, d in zip(array.shape, spec.shape)):
+        if not spec.accepts(array.shape):
             raise InputSpecError(f"shape mismatch for input {spec.name!r}: the data is "
                                  f"{'x'.join(map(str, array.shape))}, the input is {spec.shape_text()}")
         if array.dtype.kind == "f" and not np.isfinite(array).all():

@@ -96,6 +96,10 @@ class TensorSpec:
     def named_dims(self) -> dict[int, Dim]:
         return {i: d for i, d in enumerate(self.dims) if d is not None}
 
+    def accepts(self, shape: tuple[int, ...]) -> bool:
+        """Does an array of ``shape`` fit: the same rank, every static axis at its size."""
+        return len(shape) == len(self.shape) and all(d is None or a == d for a, d in zip(shape, self.shape))
+
     def concrete_shape(self, batch: int, sizes: dict[str, int] | None = None) -> tuple[int, ...]:
         """The shape at ``batch`` rows, each named dim at ``sizes[name]`` (its trace size when not given)."""
         sizes = sizes or {}
@@ -264,25 +268,6 @@ class SignaturePlan:
     def from_json(cls, data: dict[str, Any]) -> SignaturePlan:
         return cls([TensorBinding(**b) for b in data["inputs"]], [TensorBinding(**b) for b in data["outputs"]],
                    data["raw_batch"], data.get("layout", "nchw"))
-
-
-def signature_keys(names: list[str]) -> dict[str, str]:
-    """Each name as a SavedModel signature input key: TensorFlow's own renaming, made unique.
-
-    tf.function parameters must be identifiers, so TensorFlow rewrites ``gpu_0/data_0`` to
-    ``gpu_0_data_0`` (every character that is not a letter or digit becomes ``_``, and a name that does
-    not start with a letter gains ``arg_``). Applying the same rule ourselves, before TensorFlow does,
-    makes the mapping known instead of discovered; a clash (``a/b`` and ``a:b``) gets a suffix.
-    """
-    keys: dict[str, str] = {}
-    for name in names:
-        swapped = "".join(c if c.isalnum() and c.isascii() else "_" for c in name)
-        key = swapped if swapped[:1].isalpha() else "arg_" + swapped
-        base, n = key, 2
-        while key in keys.values():
-            key, n = f"{base}_{n}", n + 1
-        keys[name] = key
-    return keys
 
 
 def channel_last_perm(rank: int) -> list[int]:

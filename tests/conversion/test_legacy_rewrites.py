@@ -8,7 +8,7 @@ import onnxruntime as ort
 from tests.foreign.models import caffe2_squeezenet_style, legacy_softmax_over_map
 from torch2tf.conversion.rewrites.fixes.legacy_softmax import spell_out_legacy_softmax
 from torch2tf.conversion.rewrites.fixes.names import rename_for_tensorflow
-from torch2tf.specs import signature_keys
+from torch2tf.conversion.signature import signature_keys
 
 
 def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -233,8 +233,6 @@ def normalize_onnx(source: Path, path: Path, shapes: dict[str, list[int | None]]
     except Exception as exc:
         raise UsageError(f"cannot read ONNX file {source}: {str(exc).splitlines()[0]}") from exc
     fixed = set_input_dims(model, shapes or {})
-    if fixed:
-        del model.graph.value_info[:]  # inferred for the file's own dims
     large = model.ByteSize() > 1 << 30
     onnx.save(model, str(path), save_as_external_data=large, location=f"{path.name}.data" if large else None)
     return fixed

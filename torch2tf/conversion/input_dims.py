@@ -29,17 +29,18 @@ def set_input_dims(model: Any, shapes: dict[str, list[int | None]]) -> list[str]
         after = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims]
         if after != before:
             changed.append(f"{value.name}: {'x'.join(map(str, before))} → {'x'.join(map(str, after))}")
+    if changed:
+        del model.graph.value_info[:]  # inferred for the old dims
     return changed
 
 
-def fix_input_dims(path: Path, shapes: dict[str, list[int | None]], only_if_changed: bool = False) -> list[str]:
-    """``set_input_dims`` on the file at ``path`` (its external weights untouched), its inferred shapes dropped so
-    onnxsim and onnx2tf infer them from the new dims; ``only_if_changed``: the file stays as it was otherwise."""
+def fix_input_dims(path: Path, shapes: dict[str, list[int | None]]) -> list[str]:
+    """``set_input_dims`` on the file at ``path`` (its external weights untouched). A strategy's graph also loses
+    its inferred shapes when no dim changed: onnxsim and onnx2tf infer every graph they get from its inputs."""
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
     changed = set_input_dims(model, shapes)
-    if changed or not only_if_changed:
-        del model.graph.value_info[:]
-        onnx.save(model, str(path))
+    del model.graph.value_info[:]
+    onnx.save(model, str(path))
     return changed

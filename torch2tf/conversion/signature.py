@@ -14,10 +14,29 @@ import numpy as np
 
 from torch2tf.errors import ConversionError
 from torch2tf.native_logs import import_tensorflow
-from torch2tf.specs import SIGNATURE_KEY, SignaturePlan, TensorBinding, TensorSpec, channel_last_perm, signature_keys
+from torch2tf.specs import SIGNATURE_KEY, SignaturePlan, TensorBinding, TensorSpec, channel_last_perm
 
 # Part of the cache key of the serving SavedModels written around onnx2tf's: change it with the wrapper.
 SERVING_RULE = "names, layout, dtypes; a fixed raw batch mapped over rows"
+
+
+def signature_keys(names: list[str]) -> dict[str, str]:
+    """Each name as a SavedModel signature input key: TensorFlow's own renaming, made unique.
+
+    tf.function parameters must be identifiers, so TensorFlow rewrites ``gpu_0/data_0`` to
+    ``gpu_0_data_0`` (every character that is not a letter or digit becomes ``_``, and a name that does
+    not start with a letter gains ``arg_``). Applying the same rule ourselves, before TensorFlow does,
+    makes the mapping known instead of discovered; a clash (``a/b`` and ``a:b``) gets a suffix.
+    """
+    keys: dict[str, str] = {}
+    for name in names:
+        swapped = "".join(c if c.isalnum() and c.isascii() else "_" for c in name)
+        key = swapped if swapped[:1].isalpha() else "arg_" + swapped
+        base, n = key, 2
+        while key in keys.values():
+            key, n = f"{base}_{n}", n + 1
+        keys[name] = key
+    return keys
 
 
 def _normalized(name: str) -> str:

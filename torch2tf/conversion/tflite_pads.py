@@ -18,7 +18,7 @@ from pathlib import Path
 
 from torch2tf.errors import ConversionError
 from torch2tf.tflite.edit import int32_constant, integer_constant
-from torch2tf.tflite.flatbuffer import read_model, read_view, schema, write_model
+from torch2tf.tflite.flatbuffer import read_model, read_view, readers, schema, write_model
 from torch2tf.tflite.opcodes import (
     CONV_2D,
     DEPTHWISE_CONV_2D,
@@ -46,10 +46,10 @@ def widen_narrow_pads(path: Path) -> str:
     model = read_model(path, ConversionError, "rewrite its PADs")
     widened = 0
     for graph in model.subgraphs:
-        readers = _readers(graph)
+        reading = readers(graph)
         operators = []
         for op in graph.operators or []:
-            plan = _plan(model, graph, op, readers)
+            plan = _plan(model, graph, op, reading)
             if plan is None:
                 operators.append(op)
                 continue
@@ -65,14 +65,6 @@ def widen_narrow_pads(path: Path) -> str:
 def _has_pad(model) -> bool:
     codes = (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))
     return any(builtin_code(c) in (PAD, PADV2) for c in codes)
-
-
-def _readers(graph) -> dict[int, list]:
-    readers: dict[int, list] = {}
-    for op in graph.operators or []:
-        for i in op.inputs if op.inputs is not None else []:
-            readers.setdefault(int(i), []).append(op)
-    return readers
 
 
 def _plan(model, graph, op, readers) -> tuple | None:

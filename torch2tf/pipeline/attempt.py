@@ -165,9 +165,7 @@ def strategy_context(strategy: Strategy, ctx: AttemptContext) -> AttemptContext:
     if not strategy.pin_dims:
         return ctx
     specs = strategy_specs(strategy, ctx.specs)
-    shapes = {s.name: s.shape for s in specs}
-    fits = [sample for sample in ctx.samples
-            if all(all(d is None or a == d for a, d in zip(v.shape, shapes[k])) for k, v in sample.feeds.items())]
+    fits = [sample for sample in ctx.samples if all(s.accepts(sample.feeds[s.name].shape) for s in specs)]
     return replace(ctx, specs=specs, samples=fits)
 
 

@@ -29,7 +29,7 @@ from torch2tf.pipeline.options import ConvertOptions, EventSink, StageLog
 from torch2tf.pipeline.outputs import manifest_record, tflite_truth, write_artifacts
 from torch2tf.pipeline.quantize import Quantized, quantize_stage
 from torch2tf.records import Conversion, Export, ParityEntry, Report, TfliteSummary
-from torch2tf.specs import shared_dims
+from torch2tf.specs import TensorSpec, shared_dims
 from torch2tf.stop import raise_if_stopped
 from torch2tf.validation.compare import Tolerances
 from torch2tf.validation.markdown import parity_table, summary_line
@@ -154,7 +154,8 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
                     outputs=tuple(s.to_json() for s in checked.output_specs), stages=tuple(log.stages),
                     operators=operators_json(checked.compatibility) + truth.operators,
                     parity=tuple(parity + quantized.parity), export=_export_record(exported, ladder),
-                    conversion=_conversion_record(ladder, quantized, options.layouts.saved_model, truth.summaries),
+                    conversion=_conversion_record(ladder, quantized, options.layouts.saved_model, truth.summaries,
+                                                  ctx.specs),
                     localization=localization, notes=tuple(notes), versions=tool_versions(),
                     uninformative=uninformative, strict=options.strict)
     write_report(staging, report)
@@ -170,18 +171,19 @@ def _export_record(exported: stages.Exported, ladder: LadderResult) -> Export:
 
 
 def _conversion_record(ladder: LadderResult, quantized: Quantized, layout: str,
-                       tflite: dict[str, TfliteSummary]) -> Conversion:
+                       tflite: dict[str, TfliteSummary], declared: list[TensorSpec]) -> Conversion:
     chosen = ladder.chosen
     return Conversion(attempts=tuple(a.record() for a in ladder.attempts), strategy=chosen.strategy.name,
                       exporter=chosen.exporter, raw_batch=chosen.plan.raw_batch, layout=layout,
                       rewrites=tuple(chosen.rewrites) + tuple(quantized.rewrites), tflite_layout=chosen.tflite.layout,
-                      tflite=tflite, **_axes_record(ladder))
+                      tflite=tflite, **_axes_record(ladder, declared))
 
 
-def _axes_record(ladder: LadderResult) -> dict:
-    """The named dims the chosen strategy keeps dynamic, or fixed (at which sizes, and why)."""
+def _axes_record(ladder: LadderResult, specs: list[TensorSpec]) -> dict:
+    """The named dims of the inputs as declared (``specs``) the chosen strategy keeps dynamic, or fixed (at which
+    sizes, and why)."""
     chosen = ladder.chosen
-    declared = shared_dims(ladder.attempts[0].specs if ladder.attempts else chosen.specs)
+    declared = shared_dims(specs)
     if not chosen.strategy.pin_dims:
         return {"dynamic_axes": tuple(declared)}
     kept = [a for a in ladder.attempts if not a.strategy.pin_dims and a.reason]

@@ -64,3 +64,12 @@ def text(value) -> str:
 
 def first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def readers(graph) -> dict[int, list]:
+    """Each tensor index of an object-API subgraph → the operators that read it."""
+    found: dict[int, list] = {}
+    for op in graph.operators or []:
+        for index in op.inputs if op.inputs is not None else []:
+            found.setdefault(int(index), []).append(op)
+    return found

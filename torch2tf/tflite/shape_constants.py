@@ -15,19 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from torch2tf.errors import ArtifactLoadError
-from torch2tf.tflite.flatbuffer import read_model, schema, write_model
+from torch2tf.tflite.flatbuffer import read_model, readers, schema, write_model
 from torch2tf.tflite.opcodes import operator_builtin
 
 CAST, DEQUANTIZE = 53, 6
 MAX_ELEMENTS = 16  # shape arithmetic multiplies by scalars; weights are never this small and are left alone
-
-
-def _consumers(graph) -> dict[int, list]:
-    found: dict[int, list] = {}
-    for op in graph.operators:
-        for index in op.inputs if op.inputs is not None else []:
-            found.setdefault(int(index), []).append(op)
-    return found
 
 
 def _cast_to_integer(model, graph, consumers: dict[int, list], op) -> bool:
@@ -39,7 +31,7 @@ def _cast_to_integer(model, graph, consumers: dict[int, list], op) -> bool:
 
 def shape_arithmetic_constants(model, graph) -> set[int]:
     """The float constant tensors (or DEQUANTIZE outputs of half ones) of small size feeding ops cast to integers."""
-    consumers = _consumers(graph)
+    consumers = readers(graph)
     found = set()
     for op in graph.operators:
         if not _cast_to_integer(model, graph, consumers, op):
@@ -63,7 +55,7 @@ def exact_shape_constants(fp16_path: Path, fp32_path: Path) -> int:
     if [operator_builtin(fp16, op) for op in computing] != [operator_builtin(fp32, op) for op in reference.operators]:
         return 0
     twins = {id(op): twin for op, twin in zip(computing, reference.operators)}
-    consumers = _consumers(graph)
+    consumers = readers(graph)
     wanted = shape_arithmetic_constants(fp16, graph)
     changed = 0
     for op in [op for op in graph.operators if operator_builtin(fp16, op) == DEQUANTIZE and int(op.outputs[0]) in wanted]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch2tf.conversion.rewrites.graph import GraphIndex
 from torch2tf.conversion.rewrites.registry import FIX, Rewrite
-from torch2tf.specs import signature_keys
+from torch2tf.conversion.signature import signature_keys
 
 
 def rename_for_tensorflow(model: Any, index: GraphIndex | None = None) -> str:
