@@ -53,10 +53,16 @@ class MobileNet(nn.Module):
 
 
 def build() -> nn.Module:
+    """Seeded random weights with BatchNorm statistics measured on images, as training leaves them: with
+    the initial statistics (mean 0, variance 1) every logit came out the classifier's bias to within 3e-5,
+    whatever the image, and parity on such an output proves nothing."""
     torch.manual_seed(0)
     model = MobileNet()
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.1, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
+            module.momentum = None  # a cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for _ in range(4):  # random pixels in [0, 1) normalized with ImageNet's statistics
+            model((torch.rand(8, 3, 96, 96) - 0.45) / 0.226)
     return model.eval()

@@ -1,11 +1,13 @@
 #!/usr/bin/env python
-"""Convert the architecture corpus with the CLI and write reports/coverage.md (`make coverage`).
+"""Convert the architecture corpora with the CLI and write reports/coverage.md (`make coverage`).
 
-Every model of tests/corpus/corpus.toml goes through `torch2tf convert` as a user would run it,
-in its own process (--jobs at a time). A model stopped by the operator pre-check is converted
-again with --no-op-check, so the table shows whether the pre-check refused a model that converts.
+Every model of tests/corpus/corpus.toml (transformers) and tests/corpus/vision.toml (timm, torchvision)
+goes through `torch2tf convert` as a user would run it, in its own process (--jobs at a time). A model
+stopped by the operator pre-check is converted again with --no-op-check, so the table shows whether
+the pre-check refused a model that converts. `--share ci` converts only the entries marked `ci = true`
+(the fixed share CI has time for); the report says which share ran.
 
-    .venv/bin/python scripts/coverage.py [--jobs 2] [--only NAME,NAME] [--keep DIR]
+    .venv/bin/python scripts/coverage.py [--jobs 2] [--corpus vision] [--share ci] [--only NAME,NAME] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -22,11 +24,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from torch2tf.records import ErrorRecord, FailedRun, Report, parse_answer
-from torch2tf.specs import TensorSpec
-
 ROOT = Path(__file__).resolve().parents[1]
-MANIFEST = ROOT / "tests" / "corpus" / "corpus.toml"
+sys.path.insert(0, str(ROOT))
+
+from scripts.coverage_table import render  # noqa: E402
+from torch2tf.records import ErrorRecord, FailedRun, Report, parse_answer  # noqa: E402
+from torch2tf.specs import TensorSpec  # noqa: E402
+
+CORPORA = {"transformers": ROOT / "tests" / "corpus" / "corpus.toml",
+           "vision": ROOT / "tests" / "corpus" / "vision.toml"}
 FP32_TARGETS = ("saved_model", "tflite_float32")
 REASON_CHARS = 200
 SPEED_ROUNDS = 30
@@ -37,6 +43,7 @@ class Row:
     name: str
     family: str
     form: str
+    corpus: str = ""
     exit_code: int = -1
     seconds: float = 0.0
     exporter: str = ""
@@ -44,6 +51,8 @@ class Row:
     batch: str = ""  # native | mapped | static
     tflite: str = ""  # builtin | needs Flex (...)
     errors: dict[str, str] = field(default_factory=dict)  # fp32 target → worst max abs (or why it did not run)
+    fp16: str = ""  # the fp16 file's conversion error (vs its fp16-weights reference) · precision loss (vs fp32)
+    fp16_ok: bool | None = None  # its conversion error within the fp32 preset (None: no fp16 file was judged)
     export_ok: bool = True  # onnxruntime on the export matches torch
     reason: str = ""
     precheck: str = ""  # for a model the pre-check stopped: does it convert with --no-op-check?
@@ -74,7 +83,7 @@ def convert(entry: dict, work: Path, extra: tuple[str, ...] = ()) -> tuple[int, 
 
 
 def row_for(entry: dict, work: Path) -> Row:
-    row = Row(entry["name"], entry["family"], entry["form"])
+    row = Row(entry["name"], entry["family"], entry["form"], entry["corpus"])
     row.exit_code, report, row.seconds = convert(entry, work)
     if isinstance(report, FailedRun):
         error = report.error
@@ -97,6 +106,8 @@ def row_for(entry: dict, work: Path) -> Row:
             rel = max((o.rel_error for o in entry_.outputs), default=float("inf"))
             mark = "✓" if entry_.passed else "✗"
             row.errors[entry_.target] = f"{mark} {worst:.1e} (rel {rel:.1e})" if entry_.outputs else "✗ did not run"
+        if entry_.target == "tflite_float16":
+            row.fp16_ok, row.fp16 = entry_.passed, _fp16_cell(entry_)
     row.uninformative = [u.output for u in report.uninformative]
     if not report.passed:
         failing = [p.target for p in report.parity if not p.passed and p.judged]
@@ -105,6 +116,19 @@ def row_for(entry: dict, work: Path) -> Row:
         row.reason = "; ".join(filter(None, [row.reason, "parity uninformative (constant output): "
                                              + ", ".join(row.uninformative)]))
     return row
+
+
+def _fp16_cell(entry) -> str:
+    """"✓ rel 0.0e+00 · loss rel 5.2e-04 (cos 1.0000)": conversion error, then what half weights cost."""
+    if not entry.outputs:
+        return "✗ did not run"
+    rel = max(o.rel_error for o in entry.outputs)
+    cell = f"{'✓' if entry.passed else '✗'} rel {rel:.1e}"
+    loss = entry.precision_loss
+    if loss and loss.outputs:
+        cell += (f" · loss rel {max(o.rel_error for o in loss.outputs):.1e} "
+                 f"(cos {min(o.cosine for o in loss.outputs):.4f})")
+    return cell
 
 
 def measure_speed(rows: list[Row], work: Path) -> None:
@@ -129,53 +153,9 @@ def _one_line(text: str) -> str:
     return line if len(line) <= REASON_CHARS else line[:REASON_CHARS - 1] + "…"
 
 
-def render(rows: list[Row], seconds: float, jobs: int) -> tuple[str, str]:
-    total = len(rows)
-    converted = sum(r.converted for r in rows)
-    native = sum(r.converted and r.batch == "native" for r in rows)
-    builtin = sum(r.converted and r.tflite == "builtin" for r in rows)
-    blocked = [r.name for r in rows if r.precheck == "converts with --no-op-check"]
-    summary = (f"coverage: {converted}/{total} converted with fp32 parity ({100 * converted / total:.0f}%), "
-               f"{native}/{total} with a native dynamic batch ({100 * native / total:.0f}%), {builtin}/{total} "
-               f"TFLite builtin-only; {len(blocked)} refused by the pre-check that convert without it; "
-               f"{seconds / 60:.1f} min with {jobs} jobs")
-    lines = ["# Architecture coverage", "", "Written by `make coverage` (scripts/coverage.py) from tests/corpus/corpus.toml: "
-             "transformers classes with tiny configs and seeded random weights, converted with the CLI as users run "
-             "it. *Converted* means the SavedModel and TFLite fp32 match onnxruntime within the fp32 preset "
-             "(max abs error <= 1e-5 + 2e-4·max|reference|), on outputs that vary across the samples: a model "
-             "whose output is constant is never counted. "
-             "The latency column is TFLite fp32 / onnxruntime median at batch 1 on one thread (30 runs each, "
-             "in blocks as `torch2tf bench` times them, measured after all conversions, one model at a time).",
-             "",
-             f"**{summary}**", "",
-             "| model | family | form | result | exporter | strategy | batch | TFLite | SavedModel max abs (relative) | "
-             "TFLite fp32 max abs (relative) | TFLite fp32 / ORT latency | seconds | reason |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        result = "✓ converted" if r.converted else "⚠️ uninformative" if r.uninformative and r.exit_code in (0, 3) \
-            else "✗ " + ("parity" if r.exit_code == 3 else "failed")
-        reason = r.reason + (f" ({r.precheck})" if r.precheck else "")
-        lines.append(f"| {r.name} | {r.family} | {r.form} | {result} | {r.exporter} | {r.strategy} | {r.batch} | "
-                     f"{r.tflite} | {r.errors.get('saved_model', '')} | {r.errors.get('tflite_float32', '')} | "
-                     f"{r.speed} | {r.seconds:.0f} | {reason.replace('|', '/')} |")
-    return "\n".join(lines) + "\n", summary
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2, help="conversions at a time")
-    parser.add_argument("--only", help="comma-separated model names")
-    parser.add_argument("--keep", type=Path, help="keep every output directory here")
-    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "coverage.md")
-    parser.add_argument("--min-converted", type=float, default=0.0,
-                        help="exit 1 when a smaller share of the corpus converts with fp32 parity")
-    parser.add_argument("--min-native", type=float, default=0.0,
-                        help="exit 1 when a smaller share converts with a native dynamic batch")
-    args = parser.parse_args()
-    entries = tomllib.loads(MANIFEST.read_text())["model"]
-    if args.only:
-        wanted = set(args.only.split(","))
-        entries = [e for e in entries if e["name"] in wanted]
+    args = _arguments()
+    entries = _entries(args.corpus.split(","), args.share, args.only)
     work = args.keep or Path(tempfile.mkdtemp(prefix="torch2tf-coverage-"))
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -193,19 +173,72 @@ def main() -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     ordered = [rows[e["name"]] for e in entries]
-    text, summary = render(ordered, time.perf_counter() - start, args.jobs)
+    ran = "the CI share (of a corpus that marks entries `ci = true`, only those)" if args.share == "ci" else \
+        "every entry"
+    text, summaries = render(ordered, time.perf_counter() - start, args.jobs, ran)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     args.output.with_suffix(".json").write_text(json.dumps([asdict(r) | {"converted": r.converted} for r in ordered],
                                                            indent=1) + "\n")
-    print(summary)
-    converted = sum(r.converted for r in ordered) / len(ordered)
-    native = sum(r.converted and r.batch == "native" for r in ordered) / len(ordered)
-    if converted < args.min_converted or native < args.min_native:
-        print(f"coverage below the floor: converted {converted:.0%} (floor {args.min_converted:.0%}), "
-              f"native dynamic batch {native:.0%} (floor {args.min_native:.0%})", file=sys.stderr)
-        return 1
-    return 0
+    print("\n".join(summaries))
+    return 1 if _below_floors(ordered, _floors(args.min_converted), _floors(args.min_native)) else 0
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2, help="conversions at a time")
+    parser.add_argument("--corpus", default=",".join(CORPORA), help=f"comma-separated, of {', '.join(CORPORA)}")
+    parser.add_argument("--share", choices=("all", "ci"), default="all",
+                        help="ci: of a corpus that marks entries ci = true, only those (the fixed share CI converts)")
+    parser.add_argument("--only", help="comma-separated model names")
+    parser.add_argument("--keep", type=Path, help="keep every output directory here")
+    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "coverage.md")
+    parser.add_argument("--min-converted", action="append", default=[], metavar="CORPUS=SHARE",
+                        help="exit 1 when a smaller share of that corpus converts with fp32 parity (repeatable)")
+    parser.add_argument("--min-native", action="append", default=[], metavar="CORPUS=SHARE",
+                        help="exit 1 when a smaller share of that corpus converts with a native dynamic batch")
+    args = parser.parse_args()
+    unknown = set(args.corpus.split(",")) - set(CORPORA)
+    if unknown:
+        parser.error(f"unknown corpus {', '.join(sorted(unknown))} (known: {', '.join(CORPORA)})")
+    return args
+
+
+def _entries(corpora: list[str], share: str, only: str | None) -> list[dict]:
+    entries = []
+    for corpus in corpora:
+        mine = [e | {"corpus": corpus} for e in tomllib.loads(CORPORA[corpus].read_text())["model"]]
+        if share == "ci" and any(e.get("ci") for e in mine):  # a corpus that marks no share runs whole
+            mine = [e for e in mine if e.get("ci")]
+        entries += mine
+    if only:
+        wanted = set(only.split(","))
+        entries = [e for e in entries if e["name"] in wanted]
+    return entries
+
+
+def _floors(pairs: list[str]) -> dict[str, float]:
+    floors = {}
+    for pair in pairs:
+        corpus, _, share = pair.partition("=")
+        if corpus not in CORPORA or not share:
+            raise SystemExit(f"--min-*: expected CORPUS=SHARE with CORPUS one of {', '.join(CORPORA)}, got {pair!r}")
+        floors[corpus] = float(share)
+    return floors
+
+
+def _below_floors(rows: list[Row], min_converted: dict[str, float], min_native: dict[str, float]) -> bool:
+    below = False
+    for corpus in dict.fromkeys(r.corpus for r in rows):
+        mine = [r for r in rows if r.corpus == corpus]
+        converted = sum(r.converted for r in mine) / len(mine)
+        native = sum(r.converted and r.batch == "native" for r in mine) / len(mine)
+        if converted < min_converted.get(corpus, 0.0) or native < min_native.get(corpus, 0.0):
+            print(f"{corpus} coverage below the floor: converted {converted:.0%} (floor "
+                  f"{min_converted.get(corpus, 0.0):.0%}), native dynamic batch {native:.0%} (floor "
+                  f"{min_native.get(corpus, 0.0):.0%})", file=sys.stderr)
+            below = True
+    return below
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.coverage import MANIFEST, convert  # noqa: E402
+from scripts.coverage import CORPORA, convert  # noqa: E402
 from torch2tf.records import Report  # noqa: E402
 
 SEQUENCE = re.compile(r"^([^:]+):Nx(\d+)(:\w+)?$")
@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--min-kept", type=float, default=0.0,
                         help="exit 1 when fewer models than this share pass with {seq} dynamic (a CI gate)")
     args = parser.parse_args()
-    entries = [e for e in (sequence_entry(m) for m in tomllib.loads(MANIFEST.read_text())["model"]) if e]
+    entries = [e for e in (sequence_entry(m) for m in tomllib.loads(CORPORA["transformers"].read_text())["model"]) if e]
     if args.only:
         entries = [e for e in entries if e["name"] in args.only.split(",")]
     start = time.perf_counter()

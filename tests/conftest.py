@@ -119,7 +119,7 @@ def repo(served_model, tmp_path_factory) -> Path:
 
     repo = tmp_path_factory.mktemp("serving") / "models"
     package(PackageOptions(source=served_model, name="tiny", repo=repo))
-    package(PackageOptions(source=served_model, name="tiny", repo=repo))
+    package(PackageOptions(source=served_model, name="tiny", repo=repo, new_version=True))
     package(PackageOptions(source=served_model, name="other", repo=repo, version=5))
     return repo
 

@@ -35,6 +35,21 @@ def test_load_errors(tiny_models, suffix, error, message):
         load_model(f"{tiny_models}{suffix}")
 
 
+def test_a_file_in_a_package_imports_its_package_absolutely(monkeypatch, tmp_path):
+    """`tests/corpus/models.py:build` from a checkout: the file's `from tests.corpus.weights import …`
+    resolves (the outermost package's directory joins sys.path), as it did only with PYTHONPATH=. before."""
+    package = tmp_path / "zoo_pkg"
+    (package / "nets").mkdir(parents=True)
+    for init in (package / "__init__.py", package / "nets" / "__init__.py"):
+        init.write_text("")
+    (package / "layers.py").write_text("from torch import nn\n\ndef head():\n    return nn.Linear(4, 2)\n")
+    (package / "nets" / "model.py").write_text("from zoo_pkg.layers import head\n\ndef build():\n    return head()\n")
+    monkeypatch.chdir(tmp_path.parent)
+    monkeypatch.setattr("sys.path", [p for p in __import__("sys").path if p not in ("", str(tmp_path))])
+    loaded = load_model(f"{package / 'nets' / 'model.py'}:build")
+    assert type(loaded.module).__name__ == "Linear"
+
+
 def test_missing_model_file_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="not found"):
         load_model(f"{tmp_path}/absent.py:build")

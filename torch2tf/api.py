@@ -85,11 +85,12 @@ def validate(directory: str | Path, *, samples: int = 2, tolerances: list[str] =
 
 
 def package(directory: str | Path, name: str, repo: str | Path, *, version: int | None = None,
-            force: bool = False, kubernetes: bool = False) -> Path:
-    """Publish a convert output's SavedModel as REPO/NAME/VERSION (``torch2tf package``); that directory."""
+            force: bool = False, kubernetes: bool = False, new_version: bool = False) -> Path:
+    """Publish a convert output's SavedModel as REPO/NAME/VERSION (``torch2tf package``); that directory
+    (the latest version's, when it already held this SavedModel and nothing was published)."""
 
     return publish(PackageOptions(source=Path(directory), name=name, repo=Path(repo), version=version, force=force,
-                                  kubernetes=kubernetes))
+                                  kubernetes=kubernetes, new_version=new_version)).version_dir
 
 
 def bench(directory: str | Path, *, threads: int = 2, batches: tuple[int, ...] = (1,), rounds: int = 20) -> Benchmark:

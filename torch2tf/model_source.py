@@ -158,6 +158,9 @@ def _import_file(path: Path, target: str) -> Any:
     if spec is None or spec.loader is None:
         raise ModelLoadError(f"cannot import {target}")
     module = importlib.util.module_from_spec(spec)
+    root = _package_root(path)
+    if root is not None and str(root) not in sys.path:
+        sys.path.insert(0, str(root))  # kept: a builder may import its package's modules when it runs
     sys.path.insert(0, str(path.parent))
     try:
         sys.modules[name] = module
@@ -169,6 +172,15 @@ def _import_file(path: Path, target: str) -> Any:
     finally:
         sys.path.remove(str(path.parent))
     return module
+
+
+def _package_root(path: Path) -> Path | None:
+    """The directory holding the outermost package ``path`` is part of (``tests/corpus/models.py`` in a
+    checkout: the checkout, so ``from tests.corpus.weights import …`` resolves), or None outside a package."""
+    directory, root = path.parent, None
+    while (directory / "__init__.py").is_file():
+        root, directory = directory.parent, directory.parent
+    return root
 
 
 def _public_callables(module: Any) -> list[str]:

@@ -17,6 +17,15 @@ _CHATTER = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} [\d:.
                       r"To enable the following instructions|INFO: Created TensorFlow Lite XNNPACK|\s*$)")
 
 
+_terminal: list[int] = []  # while filtered_native_stderr runs: the saved fd of what fd 2 was (the terminal)
+
+
+def original_stderr_fd() -> int | None:
+    """While fd 2 is captured, a descriptor of what it was (a progress line goes there, not into the
+    capture); None when fd 2 is itself."""
+    return _terminal[0] if _terminal else None
+
+
 @contextlib.contextmanager
 def filtered_native_stderr():
     try:
@@ -27,11 +36,13 @@ def filtered_native_stderr():
     sys.stderr.flush()
     saved = os.dup(fd)
     with tempfile.TemporaryFile(mode="w+b") as capture:
+        _terminal.append(saved)
         os.dup2(capture.fileno(), fd)
         try:
             yield
         finally:
             sys.stderr.flush()
+            _terminal.remove(saved)
             os.dup2(saved, fd)
             os.close(saved)
             capture.seek(0)

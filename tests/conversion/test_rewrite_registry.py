@@ -10,7 +10,7 @@ from torch2tf.errors import InternalError
 
 FLOAT_ORDER = ["global_pool", "group_norm", "index_grid", "broadcast_concat", "expand_elision", "bool_expand",
                "large_depthwise", "legacy_softmax", "gelu", "lstm_initial_states", "names", "nonnegative_pool",
-               "hard_sigmoids", "patch_upsampling", "recurrent", "symbolic_reshape", "trimmed_padding",
+               "hard_sigmoids", "patch_upsampling", "recurrent", "strided_views", "symbolic_reshape", "trimmed_padding",
                "dynamic_slice"]
 
 

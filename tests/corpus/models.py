@@ -11,6 +11,8 @@ import torch
 import transformers as hf
 from torch import nn
 
+from tests.corpus.weights import informative, recalibrate_batch_norm
+
 TEXT = dict(vocab_size=96, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
             max_position_embeddings=64)
 DECODER = dict(vocab_size=96, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
@@ -24,39 +26,10 @@ AUDIO = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, interme
 
 def _build(model_class, config, calibrate: tuple[int, ...] | None = None):
     torch.manual_seed(0)
-    model = _informative(model_class(config))
+    model = informative(model_class(config))
     if calibrate is not None:
-        _recalibrate_batch_norm(model, calibrate)
+        recalibrate_batch_norm(model, lambda images: model(pixel_values=images), calibrate)
     return model.eval()
-
-
-def _recalibrate_batch_norm(model: nn.Module, image: tuple[int, ...]) -> None:
-    """BatchNorm statistics measured on seeded random images, as training leaves them: with the
-    library's initial ones (mean 0, variance 1, for EfficientNet a scale drawn at std 0.02) a deep
-    random CNN's activations shrink layer by layer to ~1e-26 and every output is the same constant."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for norm in norms:
-        norm.reset_parameters()  # statistics, and the scale 1 / shift 0 some configs draw at std 0.02
-        norm.momentum = None  # a cumulative average over the calibration batches
-    model.train()
-    with torch.no_grad():
-        for _ in range(4):
-            model(pixel_values=torch.randn(8, *image))
-    model.eval()
-
-
-def _informative(model: nn.Module) -> nn.Module:
-    """Weights as a trained model has them: several transformers families initialize their heads to zero,
-    which makes every output a constant (parity on it proves nothing). A weight matrix or kernel whose
-    values are all equal is drawn again, seeded, at the scale of its fan-in."""
-    with torch.no_grad():
-        for module in model.modules():
-            weight = getattr(module, "weight", None)
-            if isinstance(weight, torch.Tensor) and weight.ndim >= 2 and weight.numel() > 1 \
-                    and bool((weight == weight.flatten()[0]).all()):
-                fan_in = weight[0].numel()
-                weight.normal_(0.0, fan_in ** -0.5)
-    return model
 
 
 class ArgsWrapper(nn.Module):

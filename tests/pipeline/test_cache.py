@@ -40,6 +40,16 @@ def test_second_run_reuses_everything_and_checks_parity_again(tiny_models, tmp_p
     assert same[0] == same[1]
 
 
+def test_check_takes_the_export_and_its_preparation_from_the_cache(tiny_models, tmp_path):
+    """`check` after `convert` (or a second `check`) exports nothing again: it says so."""
+    cache = tmp_path / "cache"
+    assert _convert(tiny_models, tmp_path / "a", cache).returncode == 0
+    check = run_cli("check", f"{tiny_models}:build", "-i", "image:Nx3x8x8", "--cache-dir", str(cache),
+                    env={"TORCH2TF_NO_CACHE": ""})
+    assert check.returncode == 0, check.stderr[-2000:]
+    assert "[export] ok" in check.stderr and "dynamo (from the cache)" in check.stderr
+
+
 def test_changed_weights_or_no_cache_do_not_reuse(tmp_path):
     cache = tmp_path / "cache"
     model = tmp_path / "model.py"

@@ -133,7 +133,8 @@ def test_a_model_that_outputs_nan_never_passes(sandbox, tmp_path):
 def test_concurrent_package_runs_never_share_a_version(converted, tmp_path):
     repo = tmp_path / "repo"
     runs = [subprocess.Popen([sys.executable, "-m", "torch2tf", "package", str(converted), "--name", "m",
-                              "--repo", str(repo)], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+                              "--repo", str(repo), "--new-version"], stderr=subprocess.PIPE, text=True)
+            for _ in range(4)]
     published = []
     for run in runs:
         _, err = run.communicate(timeout=600)

@@ -1,6 +1,8 @@
 """Packaging into a TF Serving model repository: layout, configs parsed back, atomic versions."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from torch2tf.cli import main
@@ -78,8 +80,31 @@ def test_not_a_convert_output(tmp_path, cli_runner):
 def test_force_replaces_and_next_version(repo_copy, served_model, cli_runner):
     assert cli_runner.invoke(main, ["package", str(served_model), "--name", "tiny", "--repo", str(repo_copy),
                                     "--version", "1", "--force"]).exit_code == 0
-    result = cli_runner.invoke(main, ["package", str(served_model), "--name", "tiny", "--repo", str(repo_copy)])
+    result = cli_runner.invoke(main, ["package", str(served_model), "--name", "tiny", "--repo", str(repo_copy),
+                                      "--new-version"])
     assert result.exit_code == 0 and "tiny/3" in result.output
+
+
+def test_the_same_saved_model_again_publishes_nothing(served_model, tmp_path, cli_runner):
+    """Three `package` lines in a row gave versions 1, 7 and 8 of one SavedModel: now the latest version's
+    files are compared first; --new-version (or an explicit --version) still publishes."""
+    repo = tmp_path / "models"
+    args = ["package", str(served_model), "--name", "m", "--repo", str(repo)]
+    assert cli_runner.invoke(main, args).output.strip().endswith(f"published {repo / 'm' / '1'}")
+    again = cli_runner.invoke(main, args + ["--kubernetes"])
+    assert again.exit_code == 0
+    assert f"unchanged: {repo / 'm' / '1'} already holds this SavedModel, nothing published" in again.output
+    assert sorted(p.name for p in (repo / "m").iterdir()) == ["1"]
+    assert (repo / "k8s" / "kustomization.yaml").is_file()  # --kubernetes on an existing repository: manifests only
+    assert "published" in cli_runner.invoke(main, args + ["--new-version"]).output
+    assert "published" in cli_runner.invoke(main, args + ["--version", "7"]).output
+    assert sorted(int(p.name) for p in (repo / "m").iterdir()) == [1, 2, 7]
+    from torch2tf.serve.repository import saved_model_digest
+
+    changed = tmp_path / "changed"
+    shutil.copytree(served_model, changed)
+    (changed / "saved_model" / "variables" / "variables.data-00000-of-00001").write_bytes(b"other weights")
+    assert saved_model_digest(changed / "saved_model") != saved_model_digest(repo / "m" / "7")
 
 
 def test_interrupted_package_leaves_no_version(repo_copy, served_model, monkeypatch):

@@ -54,6 +54,17 @@ def test_rest_predict_row_and_columnar(server, served_model, rng):
     assert status == 200 and np.array(body["predictions"]).shape == (1, 2)
 
 
+def test_the_repository_readme_grpc_snippet_runs_as_written(server, repo, capsys):
+    """The generated README's gRPC example names the model's real input (not a placeholder) with its
+    shape and dtype, and answers against the served repository."""
+    import re
+
+    code = re.search(r"```python\n(.*?)```", (repo / "README.md").read_text(), re.S).group(1)
+    assert 'request.inputs["image"].CopyFrom(tf.make_tensor_proto(np.zeros((1, 3, 8, 8), np.float32)))' in code
+    exec(compile(code.replace("127.0.0.1:8500", f"127.0.0.1:{server.grpc_port}"), "README.md", "exec"), {})
+    assert "'output': array([[" in capsys.readouterr().out
+
+
 def test_rest_status_and_metadata(server):
     status, body = rest(server, "/v1/models/tiny")
     assert status == 200
@@ -208,6 +219,41 @@ def test_smoke_detects_a_wrong_model(server, served_model, tmp_path, cli_runner)
     result = cli_runner.invoke(main, ["smoke", f"http://127.0.0.1:{server.rest_port}", "--model", "tiny",
                                       "--from", str(out), "--requests", "2"])
     assert result.exit_code == 3 and "PARITY FAILED" in result.output
+
+
+@pytest.mark.parametrize("scheme", ["http", "grpc"])
+def test_smoke_waits_for_a_server_that_starts_later(repo, served_model, tmp_path, scheme):
+    """`--wait`: the server comes up 2 s after smoke started asking; smoke says it waits, then passes."""
+    import socket
+
+    from torch2tf.serve.server import LocalServer, ServerOptions
+
+    ports = []
+    for _ in range(2):  # two free ports the server will bind once smoke is already waiting
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    url = f"{scheme}://127.0.0.1:{ports[0] if scheme == 'http' else ports[1]}"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    smoke = subprocess.Popen([sys.executable, "-m", "torch2tf", "smoke", url, "--model", "tiny", "--from",
+                              str(served_model), "--requests", "2", "--wait", "120"],
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert smoke.stderr.readline().startswith(f"waiting up to 120 s for {url} to serve 'tiny'")
+        time.sleep(2)
+        with LocalServer(ServerOptions(repo=repo, rest_port=ports[0], grpc_port=ports[1])):
+            stderr = smoke.communicate(timeout=120)[1]
+    finally:
+        smoke.kill()
+    assert smoke.returncode == 0, stderr
+    assert f"{url} serves 'tiny' (after " in stderr and "parity holds" in stderr
+
+
+def test_smoke_wait_that_runs_out_is_one_line(served_model, cli_runner):
+    result = cli_runner.invoke(main, ["smoke", "http://127.0.0.1:9", "--model", "tiny", "--from", str(served_model),
+                                      "--wait", "1"])
+    assert result.exit_code == 1
+    assert "error: http://127.0.0.1:9 did not serve 'tiny' within 1 s: " in result.output
 
 
 def test_smoke_unreachable_endpoint(served_model, cli_runner):

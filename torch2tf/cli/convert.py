@@ -22,19 +22,11 @@ from torch2tf.cli.options import (
     strict_option,
     tolerance_option,
 )
-from torch2tf.cli.output import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PARITY,
-    check_writable,
-    fail,
-    interruptible,
-    print_event,
-    write_ci_files,
-)
+from torch2tf.cli.output import EXIT_FAILED, EXIT_OK, EXIT_PARITY, check_writable, fail, interruptible, write_ci_files
+from torch2tf.cli.progress import progress_lines
 from torch2tf.errors import Torch2TFError
 from torch2tf.pipeline.convert import run_check, run_convert
-from torch2tf.pipeline.options import ConvertOptions
+from torch2tf.pipeline.options import DEFAULT_BUDGET_S, ConvertOptions
 from torch2tf.records import dumps
 from torch2tf.specs import Layouts
 
@@ -74,12 +66,16 @@ from torch2tf.specs import Layouts
                    "pick a static-batch strategy: TFLite files then take batch 1.")
 @click.option("--no-op-check", is_flag=True,
               help="Convert even when the support table says an operator will not convert.")
+@click.option("--budget", "budget_s", type=click.FloatRange(min=1), default=DEFAULT_BUDGET_S, show_default=True,
+              metavar="SECONDS",
+              help="Time for the conversion ladder: no strategy starts after it, an onnx2tf run still going at it "
+                   "is stopped, and the closest attempt is reported.")
 @ci_file_options
 @quiet_option
 @json_option
 @interruptible
 def convert(model, inputs, input_data, arguments, output, force, opset, layout, tflite_layout, output_names, seed, work_dir, tolerances,
-            strict, no_localize, tflite_builtins_only, quantize, cache_dir, strategy, tune, no_op_check, junit, markdown, quiet,
+            strict, no_localize, tflite_builtins_only, quantize, cache_dir, strategy, tune, no_op_check, budget_s, junit, markdown, quiet,
             as_json):
     """Convert MODEL to ONNX, a TF SavedModel and TFLite (fp32, fp16), and check parity.
 
@@ -107,13 +103,17 @@ def convert(model, inputs, input_data, arguments, output, force, opset, layout, 
                              opset=opset, layouts=Layouts(layout, tflite_layout), seed=seed, args=dict(arguments), work_dir=work_dir,
                              tolerances=list(tolerances), strict=strict,
                              localize=not no_localize, tflite_builtins_only=tflite_builtins_only,
-                             op_check=not no_op_check, strategy=strategy, tune=tune, quantize=quantize,
+                             op_check=not no_op_check, strategy=strategy, tune=tune, quantize=quantize, budget_s=budget_s,
                              cache_dir=cache_dir,
                              output_names=[n.strip() for n in output_names.split(",")] if output_names else None)
-    try:
-        outcome = run_convert(options, on_event=None if quiet else print_event)
-    except Torch2TFError as exc:
-        fail(exc, as_json)
+    error = None
+    with progress_lines(quiet) as on_event:
+        try:
+            outcome = run_convert(options, on_event=on_event)
+        except Torch2TFError as exc:
+            error = exc
+    if error is not None:
+        fail(error, as_json)
     write_ci_files(outcome.report, junit, markdown)
     if as_json:
         click.echo(dumps(outcome.report.to_json()), nl=False)
@@ -130,8 +130,9 @@ def convert(model, inputs, input_data, arguments, output, force, opset, layout, 
 @builtins_only_option
 @json_option
 @quiet_option
+@cache_options
 @interruptible
-def check(model, inputs, input_data, arguments, opset, tflite_builtins_only, as_json, quiet):
+def check(model, inputs, input_data, arguments, opset, tflite_builtins_only, as_json, quiet, cache_dir):
     """Operator compatibility of MODEL, in seconds and before converting.
 
     Exports MODEL to ONNX (or reads the .onnx), lists every operator with its count, the status
@@ -147,11 +148,15 @@ def check(model, inputs, input_data, arguments, opset, tflite_builtins_only, as_
       torch2tf check examples/bert.py:build -i input_ids:Nx32:int64 -i attention_mask:Nx32:int64 --tflite-builtins-only
     """
     options = ConvertOptions(model=model, output=Path("."), inputs=list(inputs), input_data=input_data, opset=opset,
-                             tflite_builtins_only=tflite_builtins_only, args=dict(arguments))
-    try:
-        compat = run_check(options, on_event=None if quiet or as_json else print_event)
-    except Torch2TFError as exc:
-        fail(exc)
+                             tflite_builtins_only=tflite_builtins_only, args=dict(arguments), cache_dir=cache_dir)
+    error = None
+    with progress_lines(quiet or as_json) as on_event:
+        try:
+            compat = run_check(options, on_event=on_event)
+        except Torch2TFError as exc:
+            error = exc
+    if error is not None:
+        fail(error)
     if as_json:
         click.echo(json.dumps({"model": model, "ok": compat.ok, "builtins_only": tflite_builtins_only,
                                "operators": [op.to_json() for op in compat.ops],

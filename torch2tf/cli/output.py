@@ -14,7 +14,6 @@ from typing import NoReturn
 import click
 
 from torch2tf.errors import Torch2TFError
-from torch2tf.pipeline.options import StageEvent
 from torch2tf.records import ErrorRecord, FailedRun, Report, dumps
 from torch2tf.stop import Terminated, raise_if_stopped, request_stop, stop_requested
 from torch2tf.validation.junit import write_junit
@@ -69,10 +68,6 @@ def fail(exc: Torch2TFError, as_json: bool = False) -> NoReturn:
     if as_json:
         click.echo(dumps(FailedRun(ErrorRecord.of(exc)).to_json()), nl=False)
     sys.exit(exc.exit_code)
-
-
-def print_event(event: StageEvent) -> None:
-    click.echo(event.line(), err=True)
 
 
 def check_writable(*paths: Path | None) -> None:

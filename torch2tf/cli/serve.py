@@ -39,12 +39,14 @@ from torch2tf.serve.smoke import SmokeOptions, run_smoke
               help=f"Base image of REPO/Dockerfile (default: what REPO already uses, else {DEFAULT_SERVING_IMAGE}, "
                    "the newest TF Serving release confirmed; amd64 only). The SavedModel is checked against the "
                    "operators of that release before it is published.")
+@click.option("--new-version", is_flag=True,
+              help="Publish a new version even when the latest one holds the same SavedModel (else nothing is published).")
 @click.option("--kubernetes", is_flag=True,
               help="Also write REPO/k8s/: Deployment, Service, HPA, PodDisruptionBudget (kubectl apply -k) and a "
                    "KServe InferenceService per model (k8s/kserve/); kept up to date by later packages.")
 @interruptible
 def package(directory, name, repo, version, force, batching, max_batch_size, batch_timeout_micros, monitoring,
-            policy, serving_image, kubernetes):
+            policy, serving_image, new_version, kubernetes):
     """Publish DIRECTORY's SavedModel into a TF Serving model repository, atomically.
 
     \b
@@ -62,12 +64,16 @@ def package(directory, name, repo, version, force, batching, max_batch_size, bat
                              batching=BatchingOptions(max_batch_size=max_batch_size,
                                                       batch_timeout_micros=batch_timeout_micros) if batching else None,
                              monitoring=monitoring, policy=policy, serving_image=serving_image,
-                             kubernetes=kubernetes)
+                             kubernetes=kubernetes, new_version=new_version)
     try:
-        target = publish(options)
+        packaged = publish(options)
     except Torch2TFError as exc:
         fail(exc)
-    click.echo(f"published {target}", err=True)
+    if packaged.published:
+        click.echo(f"published {packaged.version_dir}", err=True)
+    else:
+        click.echo(f"unchanged: {packaged.version_dir} already holds this SavedModel, nothing published "
+                   f"(--new-version publishes it again); repository files rewritten", err=True)
 
 
 @click.command(context_settings=COMMAND_SETTINGS)
@@ -118,20 +124,24 @@ def serve(repo, host, rest_port, grpc_port, max_request_mb):
 @click.option("--requests", type=click.IntRange(min=1), default=20, show_default=True,
               help="Requests to send (alternating batch 1 and 3 when the batch is dynamic).")
 @click.option("--update-report", is_flag=True, help="Add the result to DIR/report.json and report.md.")
+@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+              help="Wait up to SECONDS for the endpoint to serve the model (a server just started), saying so.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @interruptible
-def smoke(url, model, directory, version, requests, update_report, as_json):
+def smoke(url, model, directory, version, requests, update_report, wait_s, as_json):
     """Parity over the wire: send validation inputs to a TF Serving endpoint and compare with onnxruntime.
 
     \b
     Examples:
       torch2tf smoke http://127.0.0.1:8501 --model resnet --from out/      # REST
       torch2tf smoke grpc://127.0.0.1:8500 --model resnet --from out/      # gRPC
+      torch2tf serve models/ & torch2tf smoke http://127.0.0.1:8501 --model resnet --from out/ --wait 60
     Exit 0 when every answer is within the fp32 tolerance, 3 otherwise, 1 if the endpoint fails.
     """
     try:
         entry = run_smoke(SmokeOptions(url=url, model=model, directory=directory, version=version,
-                                       requests=requests, update_report=update_report))
+                                       requests=requests, update_report=update_report, wait_s=wait_s),
+                          inform=lambda line: click.echo(line, err=True))
     except Torch2TFError as exc:
         fail(exc)
     if as_json:

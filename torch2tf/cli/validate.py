@@ -87,7 +87,9 @@ def validate(directory, input_data, samples, tolerances, strict, baseline, regre
 @click.option("--batch", "batches", default="1", show_default=True, help="Comma-separated batch sizes, e.g. 1,8.")
 @click.option("--rounds", type=click.IntRange(min=3), default=20, show_default=True,
               help="Timed runs per runtime (in blocks of 10, the runtimes in turn), after 3 warm-up runs.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Also draw a PNG bar chart (matplotlib).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw a PNG: latency (log scale) and size of every artifact, per batch size "
+                   "(pip install 'torch2tf[plot]').")
 @click.option("--profile", is_flag=True,
               help="Instead of the latency table: where the time goes, operator by operator — LiteRT and "
                    "onnxruntime side by side (time, count, share), TRANSPOSE count, ops XNNPACK does not take.")

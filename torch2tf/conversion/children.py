@@ -29,7 +29,7 @@ ONNXSIM_MODULE = "torch2tf.conversion.onnxsim_child"
 WAIT_FLAG = "--wait"
 AHEAD_NICENESS = 10  # added to a child's nice value while it imports ahead (it keeps it for its work)
 _NOISE = re.compile(r"^(I0000|W0000|E0000|WARNING: All log messages|To enable the following|"
-                    r"\S+\.cc:\d+\]|TORCH2TF-(STARTED-AHEAD|JOB-START|JOB-OK)|\s*$)")
+                    r"\S+\.cc:\d+\]|TORCH2TF-(STARTED-AHEAD|JOB-START|JOB-OK|NODES)|\s*$)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ahead: contextvars.ContextVar[Ahead | None] = contextvars.ContextVar("children_ahead", default=None)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -17,12 +18,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from torch2tf.cache import Cache, file_digest, onnx_digest
-from torch2tf.conversion.children import WAIT_FLAG, run_onnx2tf_child, summarize_log, yield_to_parent
+from torch2tf.conversion.children import ANSI, WAIT_FLAG, run_onnx2tf_child, summarize_log, yield_to_parent
 from torch2tf.conversion.onnx2tf_samples import SAMPLES_RULE, validation_inputs
 from torch2tf.errors import ConversionError
 from torch2tf.native_logs import exit_past_teardown
+from torch2tf.progress import activity
 
 DEFAULT_TIMEOUT_S = 1800
+COUNTER = re.compile(r"INFO: (\d+) / (\d+)\s*$")  # onnx2tf's node counter, in its debug log
+NODES_LINE = re.compile(r"TORCH2TF-NODES (\d+)/(\d+)")
 # onnx2tf names its sample-image file like this and looks for it in the working directory.
 _SAMPLE_SHAPE = (20, 128, 128, 3)
 
@@ -79,7 +83,7 @@ def run_onnx2tf(request: Onnx2TfRequest, work_dir: Path, timeout_s: int = DEFAUL
     private = copy_onnx(Path(request.onnx_path), work_dir / "onnx2tf-input")
     request_path = work_dir / "onnx2tf_request.json"
     request_path.write_text(json.dumps(dict(asdict(request), onnx_path=str(private))))
-    with _alongside(meanwhile):
+    with _alongside(meanwhile), activity(lambda: nodes_converted(log_path)):
         returncode = run_onnx2tf_child(request_path, log_path, timeout_s)
     if returncode is None:
         raise ConversionError(f"onnx2tf did not finish within {timeout_s} s")
@@ -177,6 +181,29 @@ def _onnx2tf_kwargs(request: Onnx2TfRequest) -> dict:
     )
 
 
+def nodes_converted(log_path: Path) -> str:
+    """"onnx2tf: 143/321 nodes", from the last TORCH2TF-NODES line the child wrote; "" before the first."""
+    with open(log_path, "rb") as log:
+        log.seek(max(0, log.seek(0, os.SEEK_END) - 4096))
+        found = NODES_LINE.findall(log.read().decode(errors="replace"))
+    return f"onnx2tf: {found[-1][0]}/{found[-1][1]} nodes" if found else ""
+
+
+def _report_node_progress() -> None:
+    """onnx2tf counts the nodes it converts only in its debug log: its node decorator sees debug on, and of
+    its debug lines the `k / n` counter alone is kept, as a TORCH2TF-NODES line (every other one dropped)."""
+    import onnx2tf.utils.common_functions as common
+    from onnx2tf.utils.logging import LOG_LEVELS
+
+    def counter_only(*args, **kwargs) -> None:
+        match = COUNTER.match(ANSI.sub("", " ".join(map(str, args))))
+        if match:
+            print(f"TORCH2TF-NODES {match[1]}/{match[2]}", flush=True)
+
+    common.get_log_level = lambda: LOG_LEVELS["debug"]
+    common.debug = counter_only
+
+
 def _child_main(request_path: str) -> int:
     """Entry point of the child process. Prints one TORCH2TF-FAILURE line per failed conversion."""
     import numpy as np
@@ -187,6 +214,8 @@ def _child_main(request_path: str) -> int:
     _forbid_network()
     import onnx2tf
     import onnx2tf.onnx2tf as onnx2tf_main
+
+    _report_node_progress()
 
     failures = 0
     for index, request in enumerate(requests):

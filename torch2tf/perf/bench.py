@@ -19,6 +19,7 @@ from torch2tf.errors import Torch2TFError, UsageError
 from torch2tf.inputs import make_inputs
 from torch2tf.model_source import load_model
 from torch2tf.native_logs import import_tensorflow
+from torch2tf.perf.plot import plot_benchmark, require_matplotlib
 from torch2tf.records import Benchmark, BenchRow, Manifest, read_report
 from torch2tf.validation.report import update_report
 from torch2tf.validation.runners import OrtRunner, SavedModelRunner, TfliteRunner, TorchRunner
@@ -44,6 +45,8 @@ class BenchOptions:
 
 def run_bench(options: BenchOptions, on_row: Callable[[BenchRow], None] | None = None) -> Benchmark:
     directory = options.directory
+    if options.plot:
+        require_matplotlib()  # before minutes of timing, not after
     manifest = read_manifest(directory)
     report = read_report(directory / "report.json")
     specs = manifest.specs()
@@ -200,23 +203,3 @@ def _fix_tensorflow_threads(threads: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # TF's runtime already started in this process: it keeps its pools
         pass
-
-
-def plot_benchmark(result: Benchmark, path: Path) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise UsageError("--plot needs matplotlib: pip install matplotlib") from exc
-    batches = result.batches
-    fig, axes = plt.subplots(1, len(batches), figsize=(6 * len(batches), 4), squeeze=False)
-    for ax, batch in zip(axes[0], batches):
-        rows = [r for r in result.rows if r.batch == batch]
-        ax.barh([r.runtime for r in rows], [r.median_ms for r in rows])
-        ax.set_xlabel(f"median latency, ms (batch {batch}, {result.threads} threads)")
-        ax.invert_yaxis()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

@@ -73,6 +73,10 @@ class AttemptContext:
     work_dir: Path
     tolerances: Tolerances
     prepared: PreparedGraphs  # onnxsim + rewrites, once per export and preparation
+    deadline: float | None = None  # time.monotonic() at which the ladder's budget is spent
+
+    def remaining_s(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
 
 @dataclass
@@ -175,8 +179,10 @@ def _convert(attempt: Attempt, ctx: AttemptContext) -> None:
     source, attempt.rewrites = ctx.prepared.prepare(attempt.candidate.onnx_path, directory / "onnx", strategy,
                                                     ctx.specs)
     # this process needs TensorFlow next: import it while the child converts
+    remaining = ctx.remaining_s()
     result = run_onnx2tf(onnx2tf_request(strategy, source, directory / "raw", ctx.specs, ctx.seed), directory,
-                         cache=ctx.prepared.cache, meanwhile=import_tensorflow)
+                         cache=ctx.prepared.cache, meanwhile=import_tensorflow,
+                         **({} if remaining is None else {"timeout_s": max(1, round(remaining))}))
     raw, raw_inputs = read_raw_signature(result.saved_model_dir)
     inputs, raw_batch = plan_inputs(ctx.specs, raw_inputs, kept_layout_inputs(strategy, ctx.specs))
     first = ctx.samples[0]
@@ -219,7 +225,7 @@ def _finish_tflite_files(attempt: Attempt, ctx: AttemptContext) -> None:
     attempt.rewrites += [note for note in fp32.rewrites + fp16.rewrites if note not in attempt.rewrites]
     if exact:
         attempt.rewrites.append(RewriteNote("exact_shape_constants", FIX, f"tflite_float16: {exact} float constant(s) "
-                                            "of size arithmetic kept at float32"))
+                                            "kept at float32 (size arithmetic, or beyond half precision)"))
 
 
 def _check_artifacts(attempt: Attempt, ctx: AttemptContext) -> list[ParityEntry]:

@@ -8,6 +8,7 @@ where they differ.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from torch2tf.model_source import model_file
 from torch2tf.pipeline import stages
 from torch2tf.pipeline.attempt import AttemptContext
 from torch2tf.pipeline.ladder import CONSOLE_LINE, Ladder, LadderResult, one_line, select_strategies
+from torch2tf.pipeline.library_warnings import kept_warnings, warning_notes
 from torch2tf.pipeline.localize import LocalizeRequest, localization_entry, localize_divergence
 from torch2tf.pipeline.options import ConvertOptions, EventSink, StageLog
 from torch2tf.pipeline.outputs import manifest_record, tflite_truth, write_artifacts
@@ -93,8 +95,9 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
         # onnx2tf's and onnxsim's children import while this process loads and exports the model
         # --tune: every strategy converts (strategies_for builds at most four)
         onnx2tf_runs = (4 if options.tune else 1) + (len(options.quantize.modes) if options.quantize else 0)
-        with _work_dir(options.work_dir) as work, started_ahead(work, onnx2tf_runs) as ahead:
-            report = _run_stages(options, arrays, tolerances, StageLog(on_event), staging.path, work, ahead)
+        with _work_dir(options.work_dir) as work, started_ahead(work, onnx2tf_runs) as ahead, \
+                kept_warnings() as caught:
+            report = _run_stages(options, arrays, tolerances, StageLog(on_event), staging.path, work, ahead, caught)
         raise_if_stopped()  # never commit after a stop request, even one some library swallowed
         output = staging.commit()
     except BaseException:
@@ -104,7 +107,7 @@ def run_convert(options: ConvertOptions, on_event: EventSink | None = None) -> C
 
 
 def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: StageLog, staging: Path,
-                work: Path, ahead: Ahead) -> Report:
+                work: Path, ahead: Ahead, caught: list) -> Report:
     loaded = log.run("load", lambda: stages.load(options, arrays))
     cache = Cache(options.cache_dir)
     exported = log.run("export", lambda: stages.export(loaded, options, work, cache))
@@ -118,7 +121,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
         raise UsageError(str(exc)) from exc
     ctx = AttemptContext(specs=loaded.specs, output_specs=checked.output_specs, samples=loaded.samples,
                          layouts=options.layouts, seed=options.seed, work_dir=work, tolerances=tolerances,
-                         prepared=graphs)
+                         prepared=graphs, deadline=time.monotonic() + options.budget_s)
     strategies = select_strategies(loaded.specs, checked.facts, options.strategy)
     ladder = log.run("convert", lambda: Ladder(loaded, exported, ctx, strategies, log.informs("convert"),
                                                options.tune).climb())
@@ -143,12 +146,7 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
                                                                cache))
     strict = bool(options.quantize and options.quantize.strict)
     truth = log.run("tflite_ops", lambda: tflite_truth(chosen, quantized, options.tflite_builtins_only))
-    notes = [*loaded.notes, *exported.notes, *quantized.notes]
-    if cache.used:
-        kinds = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
-        notes.append(f"from the cache ({options.cache_dir}): "
-                     f"{', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
-                     "parity checked again on every artifact")
+    notes = [*loaded.notes, *exported.notes, *quantized.notes, *_cache_notes(cache, options), *warning_notes(caught)]
     log.run("write", lambda: write_artifacts(staging, chosen, quantized, strict), describe=lambda _: str(options.output))
     report = Report(model=loaded.model.source, inputs=tuple(s.to_json() for s in chosen.specs),
                     outputs=tuple(s.to_json() for s in checked.output_specs), stages=tuple(log.stages),
@@ -164,6 +162,14 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
     return report
 
 
+def _cache_notes(cache: Cache, options: ConvertOptions) -> list[str]:
+    if not cache.used:
+        return []
+    kinds = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
+    return [f"from the cache ({options.cache_dir}): {', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
+            "parity checked again on every artifact"]
+
+
 def _export_record(exported: stages.Exported, ladder: LadderResult) -> Export:
     """The export's record, with the exports the ladder made (fallbacks) and the exporter it chose."""
     return replace(exported.info, attempts=exported.info.attempts + tuple(ladder.export_attempts),
@@ -173,9 +179,10 @@ def _export_record(exported: stages.Exported, ladder: LadderResult) -> Export:
 def _conversion_record(ladder: LadderResult, quantized: Quantized, layout: str,
                        tflite: dict[str, TfliteSummary], declared: list[TensorSpec]) -> Conversion:
     chosen = ladder.chosen
+    tflite_layout = chosen.tflite.layout if chosen.tflite else None  # None: its .tflite files could not be finished
     return Conversion(attempts=tuple(a.record() for a in ladder.attempts), strategy=chosen.strategy.name,
                       exporter=chosen.exporter, raw_batch=chosen.plan.raw_batch, layout=layout,
-                      rewrites=tuple(chosen.rewrites) + tuple(quantized.rewrites), tflite_layout=chosen.tflite.layout,
+                      rewrites=tuple(chosen.rewrites) + tuple(quantized.rewrites), tflite_layout=tflite_layout,
                       tflite=tflite, **_axes_record(ladder, declared))
 
 
@@ -202,11 +209,12 @@ def run_check(options: ConvertOptions, on_event: EventSink | None = None) -> Com
     """``torch2tf check``: load, export, inventory — no conversion, nothing written."""
     arrays = _arrays(options)
     log = StageLog(on_event)
+    cache = Cache(options.cache_dir)  # the export and its preparation, as convert keeps them
     with owned_dir(None, "torch2tf-check-") as work:
         loaded = log.run("load", lambda: stages.load(options, arrays))
-        exported = log.run("export", lambda: stages.export(loaded, options, work))
+        exported = log.run("export", lambda: stages.export(loaded, options, work, cache))
         prepared = log.run("prepare", lambda: stages.prepare_for_check(exported.path, loaded.specs, work,
-                                                                       PreparedGraphs()),
+                                                                       PreparedGraphs(cache)),
                            describe=lambda _: "onnxsim and rewrites, as the first conversion strategy does")
         return inventory(prepared, options.tflite_builtins_only, source_path=exported.path)
 

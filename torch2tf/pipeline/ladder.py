@@ -7,6 +7,7 @@ the report says so. When no strategy holds parity, the attempt with the fewest f
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -70,6 +71,8 @@ class Ladder:
         self.attempts: list[Attempt] = []
         self.export_attempts: list[ExportAttempt] = []
         self.candidates: dict[str, Candidate | None] = {}
+        self.out_of_budget = False
+        self.budget_s = 0.0 if ctx.deadline is None else ctx.deadline - time.monotonic()
 
     def climb(self) -> LadderResult:
         exporters = [self.exported.exporter]
@@ -89,13 +92,24 @@ class Ladder:
 
     def _failure(self) -> ConversionError:
         """One line naming the strategy that came closest; every strategy's full reason in the details."""
+        spent = f"the conversion budget ({self.budget_s:.0f} s) ran out after {len(self.attempts)} strategies"
         if not self.attempts:
-            return ConversionError("no export could be converted", details=[a.reason for a in self.export_attempts])
+            what = spent if self.out_of_budget else "no export could be converted"
+            return ConversionError(what, details=[a.reason for a in self.export_attempts])
         closest = self.attempts[0]
-        line = one_line(f"no conversion strategy worked ({len(self.attempts)} tried); closest: "
-                        f"{closest.exporter}/{closest.strategy.name}: {closest.reason}", CONSOLE_LINE)
-        return ConversionError(line, hint="--work-dir DIR keeps every attempt's onnx2tf.log",
+        tried = spent if self.out_of_budget else f"no conversion strategy worked ({len(self.attempts)} tried)"
+        line = one_line(f"{tried}; closest: {closest.exporter}/{closest.strategy.name}: {closest.reason}",
+                        CONSOLE_LINE)
+        hint = "--budget SECONDS gives the ladder more time; " if self.out_of_budget else ""
+        return ConversionError(line, hint=hint + "--work-dir DIR keeps every attempt's onnx2tf.log",
                                details=[f"{a.exporter}/{a.strategy.name}: {a.reason}" for a in self.attempts])
+
+    def _budget_spent(self) -> bool:
+        remaining = self.ctx.remaining_s()
+        if remaining is not None and remaining <= 0 and not self.out_of_budget:
+            self.out_of_budget = True
+            self.inform(f"conversion budget ({self.budget_s:.0f} s) spent: no further strategy is tried", 0.0)
+        return self.out_of_budget
 
     def _walk(self, exporters: list[str], require_export_parity: bool) -> Attempt | None:
         for exporter in exporters:
@@ -108,6 +122,8 @@ class Ladder:
                 continue
             holding = []
             for strategy in self.strategies:
+                if self._budget_spent():
+                    return None
                 attempt = try_strategy(candidate, strategy, self.ctx)
                 self.attempts.append(attempt)
                 reason = f" — {attempt.reason}" if attempt.reason else ""

@@ -15,6 +15,10 @@ from torch2tf.specs import Layouts, TensorSpec
 from torch2tf.stop import raise_if_stopped
 
 DEFAULT_OPSET = 18
+# The conversion ladder's time: no strategy starts after it and an onnx2tf run still going at it is stopped,
+# so a model onnx2tf cannot convert fails with a reason well inside 10 minutes (the slowest conversion
+# of both corpora that holds parity took 228 s in all, README "Coverage").
+DEFAULT_BUDGET_S = 420.0
 T = TypeVar("T")
 
 
@@ -42,6 +46,7 @@ class ConvertOptions:
     tune: bool = False  # every strategy that holds parity, then the one whose TFLite fp32 file runs fastest
     cache_dir: Path | None = None  # reuse exports and conversions stored here (None: no cache)
     strict: bool = False  # an output whose reference does not vary (parity uninformative) fails the run
+    budget_s: float = DEFAULT_BUDGET_S  # the conversion ladder's seconds (see DEFAULT_BUDGET_S)
 
 
 @dataclass

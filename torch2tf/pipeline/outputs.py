@@ -73,8 +73,8 @@ def write_artifacts(staging: Path, chosen: Attempt, quantized: Quantized, strict
 def manifest_record(model: str, seed: int, vocab: dict[str, int], report: Report, chosen: Attempt,
                     quantized: Quantized, strict_quant: bool) -> Manifest:
     """What manifest.json records besides the files: I/O bindings, strategy, seed, vocabulary sizes."""
-    tflite = TfliteFiles(tuple(chosen.tflite.inputs), tuple(chosen.tflite.outputs), chosen.tflite.layout,
-                         variants(quantized, strict_quant))
+    tflite = None if chosen.tflite is None else TfliteFiles(  # None: its .tflite files could not be finished
+        tuple(chosen.tflite.inputs), tuple(chosen.tflite.outputs), chosen.tflite.layout, variants(quantized, strict_quant))
     return Manifest(versions=report.versions, model=model, stages=report.stages, inputs=report.inputs,
                     outputs=report.outputs, seed=seed, vocab_sizes=vocab, signature=chosen.plan.to_json(),
                     tflite=tflite, strategy={"exporter": chosen.exporter, **asdict(chosen.strategy)})

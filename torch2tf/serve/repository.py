@@ -6,6 +6,7 @@ docker-compose.yml and a README are regenerated from what REPO holds after every
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from torch2tf.serve.image import (
     dockerfile,
 )
 from torch2tf.serve.kubernetes import manifests
+from torch2tf.serve.repository_readme import PACKAGE_INFO, readme
 from torch2tf.serve.warmup import WARMUP_FILE, write_warmup_requests
 from torch2tf.specs import SIGNATURE_KEY
 from torch2tf.stop import raise_if_stopped
@@ -44,7 +46,6 @@ from torch2tf.workspace import is_safe_name, owned_dir
 IMAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?")
 MAX_VERSION = 2 ** 63 - 1  # TF Serving versions are int64
 STAGING_PREFIX = ".torch2tf-package-"
-PACKAGE_INFO = "assets.extra/torch2tf.json"  # per version: names, specs and signature plan (TF Serving ignores it)
 REPO_LOCK = ".torch2tf-repository.lock"
 
 
@@ -60,17 +61,31 @@ class PackageOptions:
     policy: str = "all"
     serving_image: str | None = None  # None: what the repository already uses (default: image.DEFAULT_SERVING_IMAGE)
     kubernetes: bool = False  # write REPO/k8s/ (kept up to date by every later package once written)
+    new_version: bool = False  # publish even when the latest version holds the same SavedModel
 
 
-def package(options: PackageOptions) -> Path:
-    """Publish the SavedModel of ``options.source`` as REPO/NAME/VERSION; return that directory.
+@dataclass(frozen=True)
+class Packaged:
+    version_dir: Path  # REPO/NAME/VERSION
+    published: bool  # False: the latest version already held this SavedModel, nothing was published
+
+
+def package(options: PackageOptions) -> Packaged:
+    """Publish the SavedModel of ``options.source`` as REPO/NAME/VERSION.
 
     The version is staged inside REPO and claimed by renaming it into place: a rename onto an
     existing version fails, so two concurrent runs never publish the same number; with no
-    --version the next free number is taken.
+    --version the next free number is taken. With no --version, a SavedModel identical to the latest
+    version's (same files, same bytes) publishes nothing (``new_version`` publishes it anyway); the
+    repository's files are written either way (``kubernetes`` on an existing repository only adds k8s/).
     """
     manifest = _check_package_options(options)
     model_dir = options.repo / options.name
+    latest = max(versions_of(model_dir), default=None) if model_dir.is_dir() else None
+    if options.version is None and not options.new_version and latest is not None \
+            and saved_model_digest(options.source / "saved_model") == saved_model_digest(model_dir / str(latest)):
+        _write_repository(options)
+        return Packaged(model_dir / str(latest), published=False)
     with owned_dir(options.repo, STAGING_PREFIX) as staging:
         version_dir = staging / "version"
         shutil.copytree(options.source / "saved_model", version_dir)
@@ -86,13 +101,33 @@ def package(options: PackageOptions) -> Path:
             model_dir.chmod(0o755)
         raise_if_stopped()  # never publish after a stop request
         target = _claim_version(version_dir, model_dir, options, staging)
+    _write_repository(options)
+    return Packaged(target, published=True)
+
+
+def _write_repository(options: PackageOptions) -> None:
     with FileLock(str(options.repo / REPO_LOCK)):  # concurrent publishers regenerate the configs one at a time
         settings = RepositorySettings.load(options.repo)
         settings.serving_image = options.serving_image or settings.serving_image
         settings.kubernetes = settings.kubernetes or options.kubernetes
         write_config(options.repo / SETTINGS_FILE, settings.to_json())
         write_repository_files(options.repo, options.batching, options.monitoring, options.policy, settings)
-    return target
+
+
+def saved_model_digest(directory: Path) -> str:
+    """sha256 over a SavedModel's files (relative path and bytes), leaving out what packaging adds
+    (assets.extra/: the warmup requests and torch2tf.json): a convert output's and a version's compare."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        relative = path.relative_to(directory).as_posix()
+        if relative.startswith("assets.extra/"):
+            continue
+        digest.update(relative.encode() + b"\0")
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def _readable_by_all(directory: Path) -> None:
@@ -197,68 +232,8 @@ def write_repository_files(repo: Path, batching: BatchingOptions | None, monitor
     write_config(repo / "Dockerfile", dockerfile(list(models), has_batching, has_monitoring, settings.serving_image))
     write_config(repo / "docker-compose.yml", COMPOSE)
     write_config(repo / ".dockerignore", DOCKERIGNORE)
-    write_config(repo / "README.md", readme(models, settings))
+    write_config(repo / "README.md", readme(repo, models, settings))
     if settings.kubernetes:
         for relative, text in manifests(list(models), settings).items():
             (repo / "k8s" / relative).parent.mkdir(parents=True, exist_ok=True)
             write_config(repo / "k8s" / relative, text)
-
-
-def readme(models: dict[str, list[int]], settings: RepositorySettings | None = None) -> str:
-    settings = settings or RepositorySettings()
-    first = next(iter(models), "MODEL")
-    listing = "\n".join(f"- `{name}`: versions {', '.join(map(str, versions))}" for name, versions in models.items())
-    return f"""# TF Serving model repository (generated by torch2tf)
-
-{listing}
-
-## Run it
-
-    docker build -t tf-serving-models . && docker run -p 8501:8501 -p 8500:8500 tf-serving-models
-    # or: docker compose up --build
-    # base image: {settings.serving_image} (amd64; on arm64 hosts add --platform linux/amd64)
-    # without Docker, for development: torch2tf serve .   (same REST and gRPC API; production uses the image)
-
-## Call it (REST)
-
-    curl http://127.0.0.1:8501/v1/models/{first}
-    curl http://127.0.0.1:8501/v1/models/{first}/metadata
-    curl -X POST http://127.0.0.1:8501/v1/models/{first}:predict -d '{{"instances": [...]}}'
-
-Inputs and outputs carry the PyTorch names and layout (see `{first}/<version>/assets.extra/torch2tf.json`).
-
-## Call it (Python, gRPC)
-
-```python
-import grpc, numpy as np, tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
-
-stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel("127.0.0.1:8500"))
-request = predict_pb2.PredictRequest()
-request.model_spec.name = "{first}"
-request.inputs["INPUT_NAME"].CopyFrom(tf.make_tensor_proto(np.zeros((1, 3, 224, 224), np.float32)))
-response = stub.Predict(request, timeout=10)
-print({{k: tf.make_ndarray(v) for k, v in response.outputs.items()}})
-```
-
-Check parity over the wire: `torch2tf smoke http://127.0.0.1:8501 --model {first} --from CONVERT_OUTPUT_DIR`.
-{KUBERNETES_README.format(first=first, tag=settings.serving_tag) if settings.kubernetes else ""}"""
-
-
-KUBERNETES_README = """
-## Kubernetes
-
-    docker build -t REGISTRY/tf-serving-models:TAG . && docker push REGISTRY/tf-serving-models:TAG
-    (cd k8s && kustomize edit set image tf-serving-models=REGISTRY/tf-serving-models:TAG)
-    kubectl apply -k k8s/
-    kubectl port-forward svc/tf-serving 8501:8501 8500:8500 &
-    torch2tf smoke http://127.0.0.1:8501 --model {first} --from CONVERT_OUTPUT_DIR
-
-Pods are ready when `{first}` has an AVAILABLE version (the probe reads its metadata).
-
-## KServe
-
-Copy `{first}/` (its numbered versions) to a bucket KServe can read, set `storageUri` in
-`k8s/kserve/{first}.yaml`, then `kubectl apply -f k8s/kserve/{first}.yaml`. KServe serves it with its
-`kserve-tensorflow-serving` runtime at TF Serving {tag} (REST on 8080, gRPC on 9000).
-"""

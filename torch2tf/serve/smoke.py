@@ -10,6 +10,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -27,6 +28,8 @@ from torch2tf.validation.report import update_report
 from torch2tf.validation.runners import OrtRunner, Runner
 
 TIMEOUT_S = 30.0
+POLL_S = 0.5  # between two readiness probes while --wait lasts
+AVAILABLE = "AVAILABLE"  # TF Serving's ModelVersionStatus state of a version that serves
 
 
 @dataclass
@@ -38,6 +41,7 @@ class SmokeOptions:
     requests: int = 20
     seed: int = 0
     update_report: bool = False
+    wait_s: float = 0.0  # wait this long for the endpoint to serve the model before the first request
 
 
 class RestRunner(Runner):
@@ -47,8 +51,15 @@ class RestRunner(Runner):
         """``keys``: each input's PyTorch name → its key in the served signature."""
         super().__init__()
         path = f"/v1/models/{model}" + (f"/versions/{version}" if version else "")
-        self.url = base.rstrip("/") + path + ":predict"
+        self.status_url = base.rstrip("/") + path
+        self.url = self.status_url + ":predict"
         self.input_names, self.keys = list(keys), keys
+
+    def ready(self) -> bool:
+        """Does a version of the model serve (TF Serving answers its status with 200 in every state)?"""
+        with urllib.request.urlopen(self.status_url, timeout=POLL_S * 4) as response:
+            states = [v.get("state") for v in json.loads(response.read()).get("model_version_status", [])]
+        return AVAILABLE in states
 
     def infer_impl(self, feeds):
         body = json.dumps({"inputs": {self.keys[k]: v.tolist() for k, v in feeds.items()}}).encode()
@@ -85,6 +96,17 @@ class GrpcRunner(Runner):
     def close(self) -> None:
         self.channel.close()
 
+    def ready(self) -> bool:
+        from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
+
+        request = get_model_status_pb2.GetModelStatusRequest()
+        request.model_spec.name = self.model
+        if self.version:
+            request.model_spec.version.value = self.version
+        response = model_service_pb2_grpc.ModelServiceStub(self.channel).GetModelStatus(request, timeout=POLL_S * 4)
+        available = get_model_status_pb2.ModelVersionStatus.State.Value(AVAILABLE)
+        return any(v.state == available for v in response.model_version_status)
+
     def infer_impl(self, feeds):
         import grpc
         from tensorflow_serving.apis import predict_pb2
@@ -106,8 +128,9 @@ class GrpcRunner(Runner):
         return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
 
 
-def run_smoke(options: SmokeOptions) -> ParityEntry:
-    """Parity and latency of the endpoint; returns a report.json parity entry with a latency block."""
+def run_smoke(options: SmokeOptions, inform: Callable[[str], None] = lambda line: None) -> ParityEntry:
+    """Parity and latency of the endpoint; returns a report.json parity entry with a latency block.
+    ``inform`` gets a line when the run waits for the endpoint (``options.wait_s``) and when it answers."""
     manifest = read_manifest(options.directory)
     specs = manifest.specs()
     output_names = manifest.output_names
@@ -116,6 +139,8 @@ def run_smoke(options: SmokeOptions) -> ParityEntry:
                                  count=max(1, options.requests), prefix="request")
     with OrtRunner(options.directory / "model.onnx") as ort:
         expected = run_samples(ort, samples)
+    if options.wait_s > 0:
+        _wait_until_serving(runner, options, inform)
     if len(output_names) == 1:  # REST columnar answers for one output carry no name
         runner = _SingleOutputNames(runner, output_names[0])
     with runner:
@@ -131,6 +156,27 @@ def run_smoke(options: SmokeOptions) -> ParityEntry:
     if options.update_report:
         _add_to_report(options.directory, entry)
     return entry
+
+
+def _wait_until_serving(runner: RestRunner | GrpcRunner, options: SmokeOptions, inform: Callable[[str], None]) -> None:
+    """Probe the model's status until a version is AVAILABLE, for at most ``options.wait_s`` seconds."""
+    import grpc
+
+    start = time.monotonic()
+    inform(f"waiting up to {options.wait_s:.0f} s for {options.url} to serve {options.model!r}")
+    while True:
+        try:
+            if runner.ready():
+                inform(f"{options.url} serves {options.model!r} (after {time.monotonic() - start:.1f} s)")
+                return
+            last = "no version of it is AVAILABLE yet"
+        except (urllib.error.URLError, OSError, ValueError, grpc.RpcError) as exc:
+            details = getattr(exc, "details", None)
+            last = str(details() if callable(details) else getattr(exc, "reason", None) or exc)
+        if time.monotonic() - start >= options.wait_s:
+            runner.close()
+            raise EndpointError(f"{options.url} did not serve {options.model!r} within {options.wait_s:.0f} s: {last}")
+        time.sleep(POLL_S)
 
 
 class _SingleOutputNames(Runner):

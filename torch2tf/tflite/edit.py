@@ -7,7 +7,7 @@ import numpy as np
 
 from torch2tf.errors import ArtifactLoadError
 from torch2tf.tflite.flatbuffer import read_model, schema, write_model
-from torch2tf.tflite.shape_constants import shape_arithmetic_constants
+from torch2tf.tflite.shape_constants import half_cannot_hold, shape_arithmetic_constants
 
 HALF_MAX = float(np.finfo(np.float16).max)
 
@@ -45,7 +45,8 @@ def integer_constant(model, tensor) -> np.ndarray | None:
 
 def with_half_precision_constants(source: Path, destination: Path) -> Path:
     """Write ``source`` with its float32 constant buffers rounded to float16 (still stored as float32),
-    clamped to float16's range as the TFLite converter clamps them; shape arithmetic's constants stay exact."""
+    clamped to float16's range as the TFLite converter clamps them; shape arithmetic's constants and the
+    small ones half precision cannot hold stay exact, as in the fp16 file."""
     model = read_model(source, ArtifactLoadError, "round its constants to half precision")
     rounded = set()
     for graph in model.subgraphs:
@@ -57,7 +58,10 @@ def with_half_precision_constants(source: Path, destination: Path) -> Path:
             if tensor.type != schema().TensorType.FLOAT32 or buffer is None or buffer.data is None \
                     or not len(buffer.data) or tensor.buffer in rounded:
                 continue
-            values = np.clip(np.frombuffer(bytes(buffer.data), np.float32), -HALF_MAX, HALF_MAX)
+            values = np.frombuffer(bytes(buffer.data), np.float32)
+            if half_cannot_hold(values):  # the fp16 file keeps it at float32 (shape_constants)
+                continue
+            values = np.clip(values, -HALF_MAX, HALF_MAX)
             buffer.data = np.frombuffer(values.astype(np.float16).astype(np.float32).tobytes(), np.uint8)
             rounded.add(tensor.buffer)
     return write_model(model, destination)

@@ -7,6 +7,12 @@ reciprocal: ``cast_int(t · 0.1)``. The fp16 conversion rounds that constant lik
 ("XNNPack delegate failed to reshape"). A float constant is shape arithmetic when the op it feeds has
 its result cast to an integer; in the fp16 file such a constant takes the fp32 file's exact value (its
 DEQUANTIZE removed), and the fp16 file's reference (every other constant rounded) keeps it exact too.
+
+The same holds for a small constant that half precision cannot hold: a LayerNorm's epsilon of 1e-12
+(BERT, DeiT, BEiT, MPNet) rounds to 0, and a row of zero variance then gives inf — a transformers DeiT's
+fp16 file answered inf for every logit. A constant of at most ``MAX_ELEMENTS`` values any of which
+half precision represents with a relative error above ``HALF_LOSS`` (it underflows, is subnormal, or
+overflows) keeps its float32 value: a few bytes, the file's weights still half.
 """
 from __future__ import annotations
 
@@ -19,7 +25,18 @@ from torch2tf.tflite.flatbuffer import read_model, readers, schema, write_model
 from torch2tf.tflite.opcodes import operator_builtin
 
 CAST, DEQUANTIZE = 53, 6
-MAX_ELEMENTS = 16  # shape arithmetic multiplies by scalars; weights are never this small and are left alone
+MAX_ELEMENTS = 16  # shape arithmetic and epsilons are scalars; weights are never this small and are left alone
+HALF_LOSS = 1e-3  # float16 rounds a normal value within 2^-11 ≈ 4.9e-4 of it: above this it is not normal
+
+
+def half_cannot_hold(values: np.ndarray) -> bool:
+    """Does rounding to float16 change some value of a small float constant beyond rounding (see HALF_LOSS)?"""
+    values = np.asarray(values, np.float32).ravel()
+    if values.size > MAX_ELEMENTS:
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        half = values.astype(np.float16).astype(np.float32)
+        return bool(np.any(np.abs(half - values) > HALF_LOSS * np.abs(values)))
 
 
 def _cast_to_integer(model, graph, consumers: dict[int, list], op) -> bool:
@@ -44,7 +61,8 @@ def shape_arithmetic_constants(model, graph) -> set[int]:
 
 
 def exact_shape_constants(fp16_path: Path, fp32_path: Path) -> int:
-    """Give the fp16 file's shape-arithmetic constants the fp32 file's values (in place); how many.
+    """Give the fp16 file's shape-arithmetic constants, and the small ones half precision cannot hold,
+    the fp32 file's values (in place); how many.
 
     The two files' operators are matched by position: the fp16 file's are the fp32 file's with DEQUANTIZE
     operators inserted (tensor names differ by suffixes); when the sequences differ otherwise nothing changes."""
@@ -56,13 +74,15 @@ def exact_shape_constants(fp16_path: Path, fp32_path: Path) -> int:
         return 0
     twins = {id(op): twin for op, twin in zip(computing, reference.operators)}
     consumers = readers(graph)
-    wanted = shape_arithmetic_constants(fp16, graph)
+    arithmetic = shape_arithmetic_constants(fp16, graph)
     changed = 0
-    for op in [op for op in graph.operators if operator_builtin(fp16, op) == DEQUANTIZE and int(op.outputs[0]) in wanted]:
+    for op in [op for op in graph.operators if operator_builtin(fp16, op) == DEQUANTIZE]:
         out = int(op.outputs[0])
+        if int(np.prod(graph.tensors[out].shape or [1])) > MAX_ELEMENTS:
+            continue
         values = next((v for user in consumers.get(out, []) if (v := _twin_values(fp32, reference, twins[id(user)],
                                                                                   list(user.inputs).index(out)))), None)
-        if values is None:
+        if values is None or not (out in arithmetic or half_cannot_hold(np.frombuffer(values, np.float32))):
             continue
         buffer = schema().BufferT()
         buffer.data = np.frombuffer(values, np.uint8)
