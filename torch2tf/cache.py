@@ -4,7 +4,9 @@ An entry is a directory named by the sha256 of everything its content depends on
 options, the installed versions of the tools involved); it is written in a hidden sibling and
 renamed into place, so a reader sees a whole entry or none, and two runs storing the same entry
 at once are both fine. Nothing in an entry is trusted beyond "these tools made these bytes from
-those inputs": parity is always checked again on what comes out of the cache.
+those inputs": every file's sha256 is recorded at the store and checked on the copy a fetch makes (a
+truncated or edited entry is discarded and the work done again), and parity is always checked again on
+what comes out of the cache.
 
 The cache lives in ``$TORCH2TF_CACHE_DIR``, else ``$XDG_CACHE_HOME/torch2tf``, else
 ``~/.cache/torch2tf``; moving or deleting that directory is always safe. It is kept under
@@ -28,6 +30,7 @@ NO_CACHE_ENV = "TORCH2TF_NO_CACHE"  # set (not "0"): convert without the cache
 MAX_GB_ENV = "TORCH2TF_CACHE_MAX_GB"
 DEFAULT_MAX_GB = 10.0
 ENTRY_FILE = "entry.json"
+DIGESTS = "sha256"  # entry.json's record of every stored file's digest, by its path under files/
 
 
 def default_cache_dir() -> Path:
@@ -79,6 +82,7 @@ class Cache:
 
     root: Path | None
     used: list[str] = field(default_factory=list)  # "export", "onnxsim", "onnx2tf", "serving" entries served
+    discarded: list[str] = field(default_factory=list)  # the kinds of entries found damaged (and removed)
 
     @staticmethod
     def key(kind: str, parts: dict[str, Any], packages: tuple[str, ...]) -> str:
@@ -87,7 +91,9 @@ class Cache:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def fetch(self, kind: str, key: str, target: Path) -> dict | None:
-        """Copy the entry's files into the directory ``target``; return its metadata, None on a miss."""
+        """Copy the entry's files into the directory ``target``; return its metadata, None on a miss.
+        A copy whose files differ from the digests recorded at the store is removed again, the entry
+        discarded, and the fetch a miss."""
         if self.root is None:
             return None
         entry = self.root / kind / key
@@ -98,6 +104,13 @@ class Cache:
             os.utime(entry / ENTRY_FILE)  # used now: the last to be evicted
         except (OSError, ValueError):
             return None  # absent, unreadable or evicted meanwhile: the work is simply done again
+        digests = meta.pop(DIGESTS, None) if isinstance(meta, dict) else None
+        if not isinstance(digests, dict) or not _copy_matches(target, digests):
+            for name in digests if isinstance(digests, dict) else ():
+                (target / name).unlink(missing_ok=True)
+            _remove(entry)
+            self.discarded.append(kind)
+            return None
         self.used.append(kind)
         meta.pop("bytes", None)  # the cache's own bookkeeping
         return meta
@@ -119,14 +132,36 @@ class Cache:
                 else:
                     (staging / "files").mkdir(exist_ok=True)
                     shutil.copy2(path, staging / "files" / path.name)
-            size = sum(f.stat().st_size for f in (staging / "files").rglob("*") if f.is_file())
-            (staging / ENTRY_FILE).write_text(json.dumps({**(meta or {}), "bytes": size}))
+            stored = sorted(f for f in (staging / "files").rglob("*") if f.is_file())
+            size = sum(f.stat().st_size for f in stored)
+            digests = {str(f.relative_to(staging / "files")): file_digest(f) for f in stored}
+            (staging / ENTRY_FILE).write_text(json.dumps({**(meta or {}), "bytes": size, DIGESTS: digests}))
             staging.rename(entry)
         except OSError:  # a full disk, a read-only cache, or a concurrent run stored it first
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
             return
         evict(self.root, max_bytes(), keep=entry)
+
+
+def _copy_matches(target: Path, digests: dict) -> bool:
+    """Every file the entry recorded is in ``target`` with the digest it had when it was stored."""
+    try:
+        return bool(digests) and all(isinstance(d, str) and file_digest(target / name) == d
+                                     for name, d in digests.items())
+    except (OSError, TypeError):
+        return False
+
+
+def _remove(entry: Path) -> bool:
+    """Remove an entry, renamed away first so that no new reader finds it; False if another run did."""
+    doomed = entry.with_name(f".removed-{entry.name}-{os.getpid()}")
+    try:
+        entry.rename(doomed)
+    except OSError:
+        return False
+    shutil.rmtree(doomed, ignore_errors=True)
+    return True
 
 
 def max_gigabytes(text: str | None) -> float:
@@ -165,12 +200,8 @@ def evict(root: Path, limit: int, keep: Path | None = None) -> list[Path]:
             break
         if entry == keep:
             continue
-        doomed = entry.with_name(f".evicted-{entry.name}-{os.getpid()}")
-        try:
-            entry.rename(doomed)
-        except OSError:  # another run evicted it first
+        if not _remove(entry):  # another run evicted it first
             continue
-        shutil.rmtree(doomed, ignore_errors=True)
         total -= size
         removed.append(entry)
     return removed

@@ -163,11 +163,15 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
 
 
 def _cache_notes(cache: Cache, options: ConvertOptions) -> list[str]:
-    if not cache.used:
-        return []
-    kinds = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
-    return [f"from the cache ({options.cache_dir}): {', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
-            "parity checked again on every artifact"]
+    notes = []
+    if cache.discarded:  # files that no longer matched their stored digests: the work was done again
+        kinds = ", ".join(sorted(set(cache.discarded)))
+        notes.append(f"damaged cache entries discarded and their work done again: {kinds}")
+    if cache.used:
+        kinds = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
+        notes.append(f"from the cache ({options.cache_dir}): {', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
+                     "parity checked again on every artifact")
+    return notes
 
 
 def _export_record(exported: stages.Exported, ladder: LadderResult) -> Export:
