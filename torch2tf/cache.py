@@ -68,11 +68,21 @@ def onnx_digest(path: Path) -> str:
     return hashlib.sha256(":".join(parts).encode()).hexdigest()
 
 
+def files_under(path: Path) -> list[Path]:
+    """Every file under ``path`` (none if it does not exist), in path order."""
+    return sorted(f for f in path.rglob("*") if f.is_file())
+
+
+def file_digests(path: Path) -> dict[str, str]:
+    """Every file under ``path``: its relative name → its sha256, in path order."""
+    return {str(f.relative_to(path)): file_digest(f) for f in files_under(path)}
+
+
 def directory_digest(path: Path) -> str:
     """Every file under ``path``, by relative name and content, as one digest."""
     digest = hashlib.sha256()
-    for file in sorted(f for f in path.rglob("*") if f.is_file()):
-        digest.update(f"{file.relative_to(path)}:{file_digest(file)}\n".encode())
+    for name, file_sha in file_digests(path).items():
+        digest.update(f"{name}:{file_sha}\n".encode())
     return digest.hexdigest()
 
 
@@ -106,8 +116,8 @@ class Cache:
             return None  # absent, unreadable or evicted meanwhile: the work is simply done again
         digests = meta.pop(DIGESTS, None) if isinstance(meta, dict) else None
         if not isinstance(digests, dict) or not _copy_matches(target, digests):
-            for name in digests if isinstance(digests, dict) else ():
-                (target / name).unlink(missing_ok=True)
+            for stored in files_under(entry / "files"):  # the copy made above, file by file
+                (target / stored.relative_to(entry / "files")).unlink(missing_ok=True)
             _remove(entry)
             self.discarded.append(kind)
             return None
@@ -132,9 +142,8 @@ class Cache:
                 else:
                     (staging / "files").mkdir(exist_ok=True)
                     shutil.copy2(path, staging / "files" / path.name)
-            stored = sorted(f for f in (staging / "files").rglob("*") if f.is_file())
-            size = sum(f.stat().st_size for f in stored)
-            digests = {str(f.relative_to(staging / "files")): file_digest(f) for f in stored}
+            size = sum(f.stat().st_size for f in files_under(staging / "files"))
+            digests = file_digests(staging / "files")
             (staging / ENTRY_FILE).write_text(json.dumps({**(meta or {}), "bytes": size, DIGESTS: digests}))
             staging.rename(entry)
         except OSError:  # a full disk, a read-only cache, or a concurrent run stored it first

@@ -146,7 +146,8 @@ def _run_stages(options: ConvertOptions, arrays, tolerances: Tolerances, log: St
                                                                cache))
     strict = bool(options.quantize and options.quantize.strict)
     truth = log.run("tflite_ops", lambda: tflite_truth(chosen, quantized, options.tflite_builtins_only))
-    notes = [*loaded.notes, *exported.notes, *quantized.notes, *_cache_notes(cache, options), *warning_notes(caught)]
+    notes = [*loaded.notes, *exported.notes, *quantized.notes, *_cache_notes(cache, options),
+             *warning_notes(caught)]
     log.run("write", lambda: write_artifacts(staging, chosen, quantized, strict), describe=lambda _: str(options.output))
     report = Report(model=loaded.model.source, inputs=tuple(s.to_json() for s in chosen.specs),
                     outputs=tuple(s.to_json() for s in checked.output_specs), stages=tuple(log.stages),
@@ -168,9 +169,9 @@ def _cache_notes(cache: Cache, options: ConvertOptions) -> list[str]:
         kinds = ", ".join(sorted(set(cache.discarded)))
         notes.append(f"damaged cache entries discarded and their work done again: {kinds}")
     if cache.used:
-        kinds = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
-        notes.append(f"from the cache ({options.cache_dir}): {', '.join(f'{k} ×{n}' if n > 1 else k for k, n in kinds)}; "
-                     "parity checked again on every artifact")
+        counts = sorted(Counter(cache.used).items())  # onnx2tf ×2: the float conversion and a quantized one
+        used = ", ".join(f"{k} ×{n}" if n > 1 else k for k, n in counts)
+        notes.append(f"from the cache ({options.cache_dir}): {used}; parity checked again on every artifact")
     return notes
 
 
